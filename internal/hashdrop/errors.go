@@ -11,16 +11,16 @@ type Kind string
 
 // The error kinds. httpapi maps each to exactly one HTTP status.
 const (
-	KindInvalid         Kind = "invalid"          // 400: malformed or unacceptable input
-	KindUnauthenticated Kind = "unauthenticated"  // 401: missing, wrong or expired credentials
-	KindForbidden       Kind = "forbidden"        // 403
-	KindNotFound        Kind = "not_found"        // 404
-	KindConflict        Kind = "conflict"         // 409: e.g. an ambiguous ID prefix
-	KindQuotaExceeded   Kind = "quota_exceeded"   // 403: the caller's own quota is spent
-	KindTooLarge        Kind = "too_large"        // 413
-	KindRateLimited     Kind = "rate_limited"     // 429
-	KindUnavailable     Kind = "unavailable"      // 503: e.g. the global quota is spent
-	KindInternal        Kind = "internal"         // 500: never shown to the client in detail
+	KindInvalid         Kind = "invalid"         // 400: malformed or unacceptable input
+	KindUnauthenticated Kind = "unauthenticated" // 401: missing, wrong or expired credentials
+	KindForbidden       Kind = "forbidden"       // 403
+	KindNotFound        Kind = "not_found"       // 404
+	KindConflict        Kind = "conflict"        // 409: e.g. an ambiguous ID prefix
+	KindQuotaExceeded   Kind = "quota_exceeded"  // 403: the caller's own quota is spent
+	KindTooLarge        Kind = "too_large"       // 413
+	KindRateLimited     Kind = "rate_limited"    // 429
+	KindUnavailable     Kind = "unavailable"     // 503: e.g. the global quota is spent
+	KindInternal        Kind = "internal"        // 500: never shown to the client in detail
 )
 
 // Error is the one error type of the domain. Message is safe to show to the

@@ -28,6 +28,9 @@ type Store interface {
 	// their records) and returns their IDs so the caller can remove blobs.
 	DeleteUnverifiedUsers(ctx context.Context, before time.Time) ([]string, error)
 
+	// OTPByUser returns the user's outstanding OTP (for the resend limit).
+	// KindNotFound when there is none.
+	OTPByUser(ctx context.Context, userID string) (OTP, error)
 	// PutOTP replaces the user's OTP.
 	PutOTP(ctx context.Context, otp OTP) error
 	// AttemptOTP atomically increments the attempt counter of the user's OTP
@@ -43,12 +46,14 @@ type Store interface {
 	// revoked, it revokes every token of the family instead and returns
 	// KindUnauthenticated (reuse detection). Expired → KindUnauthenticated.
 	RotateRefreshToken(ctx context.Context, oldHash []byte, next RefreshToken, now time.Time) error
+	// Unknown oldHash → KindNotFound.
 	// RevokeRefreshToken revokes one token; revoking an unknown token is not an error.
 	RevokeRefreshToken(ctx context.Context, hash []byte, now time.Time) error
 	// DeleteRefreshTokens purges tokens that expired before now, and revoked
 	// tokens revoked before revokedBefore.
 	DeleteRefreshTokens(ctx context.Context, now, revokedBefore time.Time) (int, error)
 
+	// A Quota limit <= 0 means no limit.
 	// ReservePendingFile atomically checks q (counting pending and uploaded
 	// files, with f.DeclaredSize as a pending file's bytes) and inserts f as
 	// pending. KindQuotaExceeded / KindUnavailable when it does not fit.
@@ -58,7 +63,10 @@ type Store interface {
 	// (EncryptedSize, PlaintextSize, PlaintextHash, PassphraseSalt, KeyMode,
 	// UpdatedAt). KindNotFound unless the file is the owner's and pending.
 	CompleteFile(ctx context.Context, done File, q Quota) (File, error)
-	// SetFileStatus moves a file to status (failed or deleted).
+	// SetFileStatus moves a file to status: failed only from pending (so a
+	// cleanup racing with a completion cannot fail an uploaded file),
+	// deleted from any status but deleted. KindNotFound when the file is
+	// missing or not in a status it may leave; KindInvalid for another status.
 	SetFileStatus(ctx context.Context, fileID string, status FileStatus, at time.Time) error
 	FileByID(ctx context.Context, fileID string) (File, error)
 	// FilesByOwner lists the owner's files that are not deleted, newest first.

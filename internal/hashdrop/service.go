@@ -2,6 +2,7 @@ package hashdrop
 
 import (
 	"context"
+	"crypto/rand"
 	"io"
 	"time"
 )
@@ -70,8 +71,12 @@ type Service struct {
 	Tokens    AccessTokens
 	Keys      Keys
 	Config    Config
-	Now       func() time.Time
-	Rand      io.Reader
+	Now       func() time.Time // nil: time.Now
+	Rand      io.Reader        // nil: crypto/rand.Reader
+
+	// PasswordParams are the Argon2id costs of new password hashes; the zero
+	// value means DefaultPasswordParams. Tests set cheap ones.
+	PasswordParams PasswordParams
 }
 
 // TokenPair is what login and refresh hand out. Refresh is empty when a
@@ -109,82 +114,30 @@ type Job struct {
 	Run   func(ctx context.Context) error
 }
 
-// Register creates an unverified account and mails an OTP. For an email that
-// is already registered it answers alike (a decoy User with a fresh ID and
-// the same timing, resending a code only to an unverified owner), so
-// responses never reveal whether an email exists.
-func (s *Service) Register(ctx context.Context, email, password string) (User, error) {
-	panic("unimplemented")
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now().UTC()
+	}
+	return s.Now().UTC()
 }
 
-// Verify checks an emailed OTP and marks the account verified.
-// KindInvalid when expired or absent, KindUnauthenticated when wrong.
-func (s *Service) Verify(ctx context.Context, email, otp string) error { panic("unimplemented") }
-
-// Login checks email and password of a verified account and issues tokens.
-func (s *Service) Login(ctx context.Context, email, password string) (TokenPair, error) {
-	panic("unimplemented")
+func (s *Service) rand() io.Reader {
+	if s.Rand == nil {
+		return rand.Reader
+	}
+	return s.Rand
 }
 
-// Refresh exchanges a refresh token for a new access token, and with rotate
-// also for a new refresh token (reuse of a rotated token revokes the family).
-func (s *Service) Refresh(ctx context.Context, refresh string, rotate bool) (TokenPair, error) {
-	panic("unimplemented")
+func (s *Service) passwordParams() PasswordParams {
+	if s.PasswordParams == (PasswordParams{}) {
+		return DefaultPasswordParams
+	}
+	return s.PasswordParams
 }
 
-// Revoke revokes a refresh token (logout). Unknown tokens are ignored.
-func (s *Service) Revoke(ctx context.Context, refresh string) error { panic("unimplemented") }
-
-// Authenticate checks an access token and that its account still exists.
-func (s *Service) Authenticate(ctx context.Context, access string) (userID string, err error) {
-	panic("unimplemented")
+func (s *Service) downloadSigner() DownloadSigner {
+	if s.Downloads == nil {
+		return s.Blobs
+	}
+	return s.Downloads
 }
-
-// DeleteAccount re-confirms email and password, then removes every blob,
-// record and token of the user.
-func (s *Service) DeleteAccount(ctx context.Context, userID, email, password string) error {
-	panic("unimplemented")
-}
-
-// Presign reserves a pending upload against the quotas and signs its PUT URL.
-func (s *Service) Presign(ctx context.Context, userID string, req PresignRequest) (PresignResult, error) {
-	panic("unimplemented")
-}
-
-// Complete measures the uploaded object and marks the file uploaded, or
-// deletes it and marks it failed when it is too large (KindTooLarge).
-func (s *Service) Complete(ctx context.Context, userID string, req CompleteRequest) (File, error) {
-	panic("unimplemented")
-}
-
-// Files lists the user's files (not deleted).
-func (s *Service) Files(ctx context.Context, userID string) ([]File, error) { panic("unimplemented") }
-
-// FilesByPrefix lists the user's files whose ID starts with prefix.
-// KindInvalid for a malformed prefix, KindNotFound when nothing matches.
-func (s *Service) FilesByPrefix(ctx context.Context, userID, prefix string) ([]File, error) {
-	panic("unimplemented")
-}
-
-// File returns one of the user's files by exact ID.
-func (s *Service) File(ctx context.Context, userID, fileID string) (File, error) {
-	panic("unimplemented")
-}
-
-// DeleteFile deletes the blob and record of the single file matching prefix.
-// KindConflict when the prefix is ambiguous.
-func (s *Service) DeleteFile(ctx context.Context, userID, prefix string) error {
-	panic("unimplemented")
-}
-
-// DownloadURL checks the owner segment and the daily limit of an uploaded
-// file and returns a short-lived signed URL for its ciphertext.
-func (s *Service) DownloadURL(ctx context.Context, ownerSegment, fileID string) (Secret, error) {
-	panic("unimplemented")
-}
-
-// OwnerSegment returns the usrh-{hash} path segment of a user's objects.
-func (s *Service) OwnerSegment(userID string) string { panic("unimplemented") }
-
-// Jobs returns the background jobs of SPEC section 3, each with its schedule.
-func (s *Service) Jobs() []Job { panic("unimplemented") }
