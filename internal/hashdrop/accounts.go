@@ -39,6 +39,12 @@ func (s *Service) Register(ctx context.Context, email, password string) (User, e
 	case err != nil:
 		return User{}, Internal(fmt.Errorf("register: %w", err))
 	case existing.Verified:
+		// Mail the owner too, so this branch costs what a new account costs
+		// (a slow mail server must not time-tell a registered address) and
+		// the owner learns someone tried.
+		if err := s.mailAlreadyRegistered(ctx, email); err != nil {
+			return User{}, Internal(fmt.Errorf("register: %w", err))
+		}
 		return s.decoyUser(email)
 	}
 	prev, err := s.Store.OTPByUser(ctx, existing.ID)

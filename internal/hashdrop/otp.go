@@ -94,6 +94,17 @@ func (s *Service) mailOTP(ctx context.Context, email, code string) error {
 	return nil
 }
 
+// mailAlreadyRegistered tells the owner of a verified account that someone
+// tried to register their address. It carries no code.
+func (s *Service) mailAlreadyRegistered(ctx context.Context, email string) error {
+	body := "Someone tried to create a Hashdrop account with this address, which already has one.\n\n" +
+		"If it was you, log in with your password instead. Otherwise you can ignore this message.\n"
+	if err := s.Mailer.Send(ctx, Message{To: email, Subject: "Your Hashdrop account already exists", Body: body}); err != nil {
+		return fmt.Errorf("mail registration notice: %w", err)
+	}
+	return nil
+}
+
 // Verify checks an emailed OTP and marks the account verified.
 // KindInvalid when expired, voided or malformed, KindUnauthenticated when
 // wrong. An unknown email, a verified account and an account without a code
