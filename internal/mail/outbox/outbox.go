@@ -72,7 +72,7 @@ func New(dir string, opts ...Option) (*Mailer, error) {
 	for _, o := range opts {
 		o(m)
 	}
-	if _, err := mail.ParseAddress(m.from); err != nil || strings.ContainsAny(m.from, "\r\n") {
+	if _, err := hashdrop.ParseAddress(m.from); err != nil {
 		return nil, fmt.Errorf("outbox: invalid From address %q", m.from)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -104,13 +104,15 @@ func (m *Mailer) Send(ctx context.Context, msg hashdrop.Message) error {
 	return nil
 }
 
+// checkMessage adds to msg.Recipient that the recipient is a bare address:
+// it becomes part of the file name.
 func checkMessage(msg hashdrop.Message) error {
-	addr, err := mail.ParseAddress(msg.To)
-	if err != nil || addr.Name != "" || addr.Address != msg.To {
-		return hashdrop.Errorf(hashdrop.KindInvalid, "outbox: recipient must be a bare email address")
+	addr, err := msg.Recipient()
+	if err != nil {
+		return err
 	}
-	if strings.ContainsAny(msg.Subject, "\r\n") {
-		return hashdrop.Errorf(hashdrop.KindInvalid, "outbox: subject must be one line")
+	if addr.Name != "" || addr.Address != msg.To {
+		return hashdrop.Errorf(hashdrop.KindInvalid, "outbox: recipient must be a bare email address")
 	}
 	return nil
 }

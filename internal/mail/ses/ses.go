@@ -4,13 +4,10 @@ package ses
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"mime"
 	"net/http"
-	"net/mail"
 	"net/url"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -61,7 +58,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Mailer, error) {
 	if opts.From == "" {
 		return nil, hashdrop.Errorf(hashdrop.KindInvalid, "ses mailer: no sender address; add ?from=noreply@example.com (an SES-verified identity)")
 	}
-	if _, err := parseAddress(opts.From); err != nil {
+	if _, err := hashdrop.ParseAddress(opts.From); err != nil {
 		return nil, hashdrop.Errorf(hashdrop.KindInvalid, "ses mailer: bad sender address")
 	}
 	var loaders []func(*config.LoadOptions) error
@@ -135,7 +132,7 @@ func parseURL(rawURL string, opts *Options) error {
 // Send submits msg with SendEmail. The recipient and subject are checked
 // first, as for SMTP, so that no caller can smuggle in extra headers.
 func (m *Mailer) Send(ctx context.Context, msg hashdrop.Message) error {
-	to, err := checkMessage(msg)
+	to, err := msg.Recipient()
 	if err != nil {
 		return err
 	}
@@ -155,29 +152,4 @@ func (m *Mailer) Send(ctx context.Context, msg hashdrop.Message) error {
 		return hashdrop.Internal(fmt.Errorf("ses send (%s): %w", m.region, err))
 	}
 	return nil
-}
-
-// checkMessage refuses header injection: a recipient or subject with a
-// line break, and a recipient that is more than one bare address.
-func checkMessage(msg hashdrop.Message) (*mail.Address, error) {
-	if strings.ContainsAny(msg.To, "\r\n") || strings.ContainsAny(msg.Subject, "\r\n") {
-		return nil, hashdrop.Errorf(hashdrop.KindInvalid, "mail recipient and subject must be one line")
-	}
-	to, err := parseAddress(msg.To)
-	if err != nil {
-		return nil, hashdrop.Errorf(hashdrop.KindInvalid, "invalid mail recipient")
-	}
-	return to, nil
-}
-
-// parseAddress accepts exactly one address, with or without a display name.
-func parseAddress(s string) (*mail.Address, error) {
-	a, err := mail.ParseAddress(s)
-	if err != nil {
-		return nil, err
-	}
-	if strings.ContainsAny(a.Address, "\r\n<>,; ") {
-		return nil, errors.New("bad address")
-	}
-	return a, nil
 }

@@ -162,7 +162,7 @@ func New(rawURL string, opts Options) (*Mailer, error) {
 	if from == "" {
 		return nil, hashdrop.Errorf(hashdrop.KindInvalid, "smtp mailer: no sender address; add ?from=noreply@example.com")
 	}
-	if m.from, err = parseAddress(from); err != nil {
+	if m.from, err = hashdrop.ParseAddress(from); err != nil {
 		return nil, hashdrop.Errorf(hashdrop.KindInvalid, "smtp mailer: bad sender address")
 	}
 	if opts.Timeout > 0 {
@@ -187,7 +187,7 @@ func New(rawURL string, opts Options) (*Mailer, error) {
 // Send delivers m in one SMTP session. The message is checked and formatted
 // before any connection is made.
 func (m *Mailer) Send(ctx context.Context, msg hashdrop.Message) error {
-	to, err := checkMessage(msg)
+	to, err := msg.Recipient()
 	if err != nil {
 		return err
 	}
@@ -267,31 +267,6 @@ func (m *Mailer) scrub(err error) error {
 		return errors.New(strings.ReplaceAll(err.Error(), p, "[REDACTED]"))
 	}
 	return err
-}
-
-// checkMessage refuses header injection: a recipient or subject with a
-// line break, and a recipient that is more than one bare address.
-func checkMessage(msg hashdrop.Message) (*mail.Address, error) {
-	if strings.ContainsAny(msg.To, "\r\n") || strings.ContainsAny(msg.Subject, "\r\n") {
-		return nil, hashdrop.Errorf(hashdrop.KindInvalid, "mail recipient and subject must be one line")
-	}
-	to, err := parseAddress(msg.To)
-	if err != nil {
-		return nil, hashdrop.Errorf(hashdrop.KindInvalid, "invalid mail recipient")
-	}
-	return to, nil
-}
-
-// parseAddress accepts exactly one address, with or without a display name.
-func parseAddress(s string) (*mail.Address, error) {
-	a, err := mail.ParseAddress(s)
-	if err != nil {
-		return nil, err
-	}
-	if strings.ContainsAny(a.Address, "\r\n<>,; ") {
-		return nil, errors.New("bad address")
-	}
-	return a, nil
 }
 
 // format builds an RFC 5322 message with CRLF line endings. The subject is
