@@ -16,6 +16,7 @@ import (
 type EncryptOptions struct {
 	// FileID is the file's UUID (the server's file_id); it is bound into the
 	// header and the keys, so the ciphertext cannot pass for another file.
+	// Encrypt requires it; EncryptedSize does not (see there).
 	FileID string
 	// Secret is KeySecret(k) for vault mode or PassphraseSecret(p) for
 	// passphrase mode.
@@ -47,6 +48,12 @@ func (o *EncryptOptions) validate() error {
 	if _, err := parseFileID(o.FileID); err != nil {
 		return err
 	}
+	return o.validateShape()
+}
+
+// validateShape checks everything but the file ID: all that the ciphertext
+// size depends on, plus the secret and KDF cost.
+func (o *EncryptOptions) validateShape() error {
 	if s := o.segSize(); s < MinSegmentSize || s > MaxSegmentSize {
 		return fmt.Errorf("%w: segment size %d not in [%d, %d]", ErrInvalidOptions, s, MinSegmentSize, MaxSegmentSize)
 	}
@@ -77,8 +84,18 @@ func (o *EncryptOptions) kdf() KDFParams {
 // EncryptedSize returns the exact ciphertext length Encrypt will produce for
 // these options (header plus payload), without running any cryptography. The
 // CLI declares it to the server before streaming.
+//
+// The size does not depend on the file ID, and the server assigns the ID
+// only in answer to that declaration, so FileID may be empty here; every
+// other option is checked as Encrypt would, and a non-empty FileID must
+// still be a UUID.
 func (o EncryptOptions) EncryptedSize() (int64, error) {
-	if err := o.validate(); err != nil {
+	if o.FileID != "" {
+		if _, err := parseFileID(o.FileID); err != nil {
+			return 0, err
+		}
+	}
+	if err := o.validateShape(); err != nil {
 		return 0, err
 	}
 	return int64(headerLen(o.Secret.mode(), o.Metadata)) + payloadLen(o.Metadata.Size, o.segSize()), nil

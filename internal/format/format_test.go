@@ -269,6 +269,35 @@ func TestEncryptOptionsValidation(t *testing.T) {
 	}
 }
 
+func passphraseOpts(pt []byte) EncryptOptions {
+	o := vaultOpts(pt, 0, 0)
+	o.Secret, o.KDF = PassphraseSecret([]byte("correct horse battery staple")), MinKDFParams
+	return o
+}
+
+// The CLI declares the ciphertext size before the server assigns the file
+// ID, so EncryptedSize must not need one; Encrypt still does.
+func TestEncryptedSizeWithoutFileID(t *testing.T) {
+	t.Parallel()
+	for _, opts := range []EncryptOptions{
+		vaultOpts(make([]byte, 1000), 256, 0),
+		passphraseOpts(make([]byte, 3<<20)),
+	} {
+		want, err := opts.EncryptedSize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.FileID = ""
+		got, err := opts.EncryptedSize()
+		if err != nil || got != want {
+			t.Errorf("%v mode without file ID: EncryptedSize = %d, %v; want %d", opts.Secret.mode(), got, err, want)
+		}
+		if _, err := Encrypt(io.Discard, bytes.NewReader(nil), opts); !errors.Is(err, ErrInvalidFileID) {
+			t.Errorf("%v mode: Encrypt without file ID: err = %v, want ErrInvalidFileID", opts.Secret.mode(), err)
+		}
+	}
+}
+
 func TestKeyEncoding(t *testing.T) {
 	t.Parallel()
 	k, err := NewKey()

@@ -1,7 +1,9 @@
 // Package vault is the local key vault: ~/.hashdrop/vault.enc and
 // vault_meta.json. It maps file IDs to the random 32-byte keys of vault-mode
 // files, encrypted with AES-256-GCM under a key derived with Argon2id from the
-// vault passphrase.
+// vault passphrase. It also keeps the names of the owner's passphrase-mode
+// uploads (entries without a key), so the owner's listings show every file of
+// theirs by name while the server never learns one.
 //
 // Layout and guarantees (SPEC §4):
 //
@@ -14,6 +16,12 @@
 //     inside vault.enc is the authoritative one; vault_meta.json is rewritten
 //     from it on every write.
 //   - Argon2id parameters are bounded on read (format.KDFParams.Validate).
+//     A new vault uses format.DefaultKDFParams (32 MiB, t=3, p=4), the same
+//     cost as a new passphrase-mode file and chosen for the same reason: the
+//     CLI unlocks the vault during an upload, whose whole memory budget is
+//     64 MiB. The parameters are recorded in vault_meta.json, so raising the
+//     default later leaves existing vaults readable (and ChangePassphrase
+//     keeps a vault's current cost unless told otherwise).
 //   - Every write goes through a temporary file, fsync, rename and directory
 //     fsync (package atomicfile); a crash leaves the old or the new vault.
 //   - Every change takes an exclusive lock on vault.lock, re-reads and
@@ -89,11 +97,16 @@ const (
 	filePerm fs.FileMode = 0o600
 )
 
-// Entry is one file's key.
+// Entry is one file's record: the key and name of a vault-mode file, or
+// (NoKey set) only the name of a passphrase-mode file, whose key is derived
+// from a passphrase the vault never stores.
 type Entry struct {
-	FileID    string     // the file's UUID
-	Key       format.Key // the vault-mode file key
-	Name      string     // original file name, for listings
+	FileID string     // the file's UUID
+	Key    format.Key // the vault-mode file key; zero when NoKey
+	// NoKey marks a name-only entry. The zero value means the entry has a
+	// key, so a caller that forgets the field cannot store a key as absent.
+	NoKey     bool
+	Name      string // original file name, for listings
 	CreatedAt time.Time
 }
 
@@ -158,7 +171,7 @@ func (m *meta) canonical() []byte {
 // storedEntry is an entry inside the encrypted payload.
 type storedEntry struct {
 	FileID    string    `json:"file_id"`
-	Key       string    `json:"key"`
+	Key       string    `json:"key,omitempty"` // empty: name-only entry
 	Name      string    `json:"name,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -329,7 +342,8 @@ func (v *Vault) Lock() {
 // Dir is the vault directory.
 func (v *Vault) Dir() string { return v.dir }
 
-// Get returns the entry for fileID, or ErrNoEntry.
+// Get returns the entry for fileID, or ErrNoEntry. A name-only entry comes
+// back with NoKey set: its file is decrypted with its passphrase.
 func (v *Vault) Get(fileID string) (Entry, error) {
 	p, err := v.load()
 	if err != nil {
@@ -362,16 +376,22 @@ func (v *Vault) List() ([]Entry, error) {
 }
 
 // Put stores e, replacing any entry with the same file ID. A zero CreatedAt
-// is set to now.
+// is set to now. A name-only entry (NoKey) must have a name and a zero Key.
 func (v *Vault) Put(e Entry) error {
 	id := strings.ToLower(e.FileID)
 	if !validUUID(id) {
 		return fmt.Errorf("%w: file ID %q is not a UUID", ErrInvalidEntry, e.FileID)
 	}
+	if e.NoKey && (e.Name == "" || !e.Key.Equal(format.Key{})) {
+		return fmt.Errorf("%w: a name-only entry needs a name and no key", ErrInvalidEntry)
+	}
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = v.now()
 	}
-	se := storedEntry{FileID: id, Key: e.Key.Encode(), Name: e.Name, CreatedAt: e.CreatedAt.UTC()}
+	se := storedEntry{FileID: id, Name: e.Name, CreatedAt: e.CreatedAt.UTC()}
+	if !e.NoKey {
+		se.Key = e.Key.Encode()
+	}
 	return v.update(func(p *payload) error {
 		p.Entries = slices.DeleteFunc(p.Entries, func(x storedEntry) bool { return x.FileID == id })
 		p.Entries = append(p.Entries, se)
@@ -421,6 +441,9 @@ func (v *Vault) ChangePassphrase(newPassphrase []byte, opts Options) error {
 }
 
 func (se storedEntry) entry() (Entry, error) {
+	if se.Key == "" {
+		return Entry{FileID: se.FileID, NoKey: true, Name: se.Name, CreatedAt: se.CreatedAt}, nil
+	}
 	k, err := format.ParseKey(se.Key)
 	if err != nil {
 		return Entry{}, fmt.Errorf("%w: entry %s has an invalid key", ErrCorrupt, se.FileID)

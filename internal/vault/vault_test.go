@@ -387,3 +387,70 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// Passphrase-mode uploads are recorded by name only: the entry survives a
+// reopen, says it has no key, and never yields a usable-looking key.
+func TestNameOnlyEntries(t *testing.T) {
+	t.Parallel()
+	v, dir := newVault(t)
+	if err := v.Put(Entry{FileID: fileID(1), NoKey: true, Name: "notes.txt"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Put(Entry{FileID: fileID(2), Key: key(2), Name: "keyed.txt"}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Unlock(pass); err != nil {
+		t.Fatal(err)
+	}
+	e, err := w.Get(fileID(1))
+	if err != nil || !e.NoKey || e.Name != "notes.txt" || !e.Key.Equal(format.Key{}) {
+		t.Fatalf("Get name-only = %+v, %v; want NoKey, the name and a zero key", e, err)
+	}
+	if e, err := w.Get(fileID(2)); err != nil || e.NoKey || !e.Key.Equal(key(2)) {
+		t.Fatalf("Get keyed = %+v, %v", e, err)
+	}
+	list, err := w.List()
+	if err != nil || len(list) != 2 {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	if err := w.Delete(fileID(1)); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, bad := range map[string]Entry{
+		"no name":  {FileID: fileID(3), NoKey: true},
+		"with key": {FileID: fileID(3), NoKey: true, Key: key(3), Name: "x"},
+	} {
+		if err := w.Put(bad); !errors.Is(err, ErrInvalidEntry) {
+			t.Errorf("Put name-only entry with %s: err = %v, want ErrInvalidEntry", name, err)
+		}
+	}
+}
+
+// A vault created without options records the format's default Argon2id
+// cost, which the CLI's memory budget depends on.
+func TestCreateUsesDefaultKDF(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), ".hashdrop")
+	if _, err := Create(dir, pass, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, MetaName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := parseMeta(bytes.TrimSpace(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.params(); got != format.DefaultKDFParams {
+		t.Fatalf("new vault KDF = %+v, want %+v", got, format.DefaultKDFParams)
+	}
+	if got := format.DefaultKDFParams; got.MemoryKiB > 32*1024 {
+		t.Fatalf("default Argon2id memory %d KiB exceeds the CLI's 32 MiB share of its 64 MiB budget", got.MemoryKiB)
+	}
+}
