@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hashdrop/hashdrop/internal/atomicfile"
 	"github.com/hashdrop/hashdrop/internal/client"
 	"github.com/hashdrop/hashdrop/internal/format"
 	"github.com/hashdrop/hashdrop/internal/hashdrop"
@@ -116,7 +115,7 @@ func (a *app) runDecrypt(link, dest string, o decryptOptions) error {
 		defer bar.Finish()
 	}
 	sec := &secretChooser{a: a, o: o, key: key}
-	d, err := format.NewDecrypter(body, format.DecryptOptions{FileID: fileID, SecretFunc: sec.choose})
+	d, err := format.NewDecrypter(body, format.DecryptOptions{FileID: fileID, SecretFunc: sec.choose, Fingerprint: want})
 	if err != nil {
 		return err
 	}
@@ -127,8 +126,14 @@ func (a *app) runDecrypt(link, dest string, o decryptOptions) error {
 	if target.isDir {
 		path = filepath.Join(target.path, safeFileName(d.Metadata().Name, fileID))
 	}
-	res, err := decryptInto(d, path, o.force, want)
-	if err != nil {
+	res, err := d.DecryptToFile(path, o.force)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return existsError(path)
+	case errors.Is(err, format.ErrFingerprintMismatch):
+		return &cliError{code: exitIntegrity, msg: "the decrypted content does not match the fingerprint the server recorded at upload",
+			hint: "nothing was written; the file may have been replaced in storage"}
+	case err != nil:
 		return err
 	}
 	out := decryptResult{
@@ -146,34 +151,6 @@ func (a *app) runDecrypt(link, dest string, o decryptOptions) error {
 		a.notef("Verified the authenticated stream (the server's recorded fingerprint is only available to the owner).\n")
 	}
 	return nil
-}
-
-// decryptInto decrypts through a temporary file next to path and renames it
-// into place only after the stream (and the fingerprint, when want is set)
-// has verified.
-func decryptInto(d *format.Decrypter, path string, force bool, want *format.Fingerprint) (*format.DecryptResult, error) {
-	f, err := atomicfile.Create(path, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Abort()
-	res, err := d.Decrypt(f)
-	if err != nil {
-		return nil, err
-	}
-	if want != nil && !res.Fingerprint.Equal(*want) {
-		return nil, &cliError{code: exitIntegrity, msg: "the decrypted content does not match the fingerprint the server recorded at upload",
-			hint: "nothing was written; the file may have been replaced in storage"}
-	}
-	if force {
-		err = f.Commit()
-	} else {
-		err = f.CommitNoReplace()
-	}
-	if errors.Is(err, fs.ErrExist) {
-		return nil, existsError(path)
-	}
-	return res, err
 }
 
 // fileIDRE matches a canonical UUID.

@@ -25,6 +25,10 @@ type DecryptOptions struct {
 	// Concurrency is the number of opening workers; zero means
 	// min(GOMAXPROCS, MaxConcurrency).
 	Concurrency int
+	// Fingerprint, when set, is the fingerprint recorded at upload: a stream
+	// that verifies but fingerprints otherwise fails with
+	// ErrFingerprintMismatch, so DecryptToFile never renames it into place.
+	Fingerprint *Fingerprint
 }
 
 // DecryptResult describes a fully verified decryption.
@@ -153,6 +157,9 @@ func (d *Decrypter) Decrypt(dst io.Writer) (*DecryptResult, error) {
 	}
 	res := &DecryptResult{Header: d.h, Metadata: d.meta}
 	fp.Sum(res.Fingerprint[:0])
+	if want := d.opts.Fingerprint; want != nil && !res.Fingerprint.Equal(*want) {
+		return nil, ErrFingerprintMismatch
+	}
 	return res, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -312,5 +313,36 @@ func TestDecryptToFile(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Fatalf("dir has %d entries", len(ents))
+	}
+}
+
+// TestDecryptToFileExpectedFingerprint: a stream that authenticates but is
+// not the upload the owner recorded (a whole file swapped in storage) is
+// refused before anything reaches the destination.
+func TestDecryptToFileExpectedFingerprint(t *testing.T) {
+	t.Parallel()
+	f := newTamperFixture(t)
+	dir := t.TempDir()
+	res, err := Decrypt(io.Discard, bytes.NewReader(f.ct), keyOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := keyOpts
+	opts.Fingerprint = &res.Fingerprint
+	if _, err := DecryptToFile(filepath.Join(dir, "match"), bytes.NewReader(f.ct), opts, false); err != nil {
+		t.Fatalf("matching fingerprint: %v", err)
+	}
+	other := res.Fingerprint
+	other[0] ^= 1
+	opts.Fingerprint = &other
+	path := filepath.Join(dir, "mismatch")
+	if _, err := DecryptToFile(path, bytes.NewReader(f.ct), opts, false); !errors.Is(err, ErrFingerprintMismatch) {
+		t.Fatalf("err = %v, want ErrFingerprintMismatch", err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("destination exists after a fingerprint mismatch: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("dir has %d entries, want only the matching file", len(ents))
 	}
 }
