@@ -245,3 +245,35 @@ func TestParseBytes(t *testing.T) {
 		t.Errorf("formatBytes = %q", got)
 	}
 }
+
+func TestCloudSettingsFromFlagsAndEnv(t *testing.T) {
+	t.Parallel()
+	opts, err := parseOptions(
+		[]string{"--blobs", "s3://bucket/prefix?region=eu-west-1", "--cdn-url-prefix", "https://d111.cloudfront.net",
+			"--cdn-key-pair-id", "K2JCJMDEHXQW5F", "--cdn-private-key-file", "/etc/hashdrop/cf.pem"},
+		envMap(map[string]string{
+			"HASHDROPD_MAIL":      "smtps://user:pw@email-smtp.eu-west-1.amazonaws.com",
+			"HASHDROPD_MAIL_FROM": "Hashdrop <no-reply@example.com>",
+		}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := opts.server
+	want := server.CDNConfig{URLPrefix: "https://d111.cloudfront.net", KeyPairID: "K2JCJMDEHXQW5F", PrivateKeyFile: "/etc/hashdrop/cf.pem"}
+	if c.Blobs != "s3://bucket/prefix?region=eu-west-1" || c.CDN != want {
+		t.Errorf("blobs %q, cdn %+v", c.Blobs, c.CDN)
+	}
+	if c.Mail != "smtps://user:pw@email-smtp.eu-west-1.amazonaws.com" || c.MailFrom != "Hashdrop <no-reply@example.com>" {
+		t.Errorf("mail %q from %q", c.Mail, c.MailFrom)
+	}
+}
+
+func TestPartialCDNIsAClearError(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	err := run(t.Context(), []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--blobs", "s3://bucket", "--cdn-url-prefix", "https://d111.cloudfront.net"}, envMap(nil), io.Discard, &stderr)
+	if exitCode(err, &stderr) != exitError || !strings.Contains(stderr.String(), "missing --cdn-key-pair-id, --cdn-private-key-file") {
+		t.Errorf("partial --cdn-*: %v / %q", err, stderr.String())
+	}
+}

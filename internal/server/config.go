@@ -1,9 +1,11 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -33,12 +35,23 @@ type Config struct {
 	DataDir   string // embedded-mode state: hashdrop.db, blobs/, outbox/, secrets.json
 	PublicURL string // base URL clients reach; "" derives it from Addr
 
-	Meta  string // SQLite path or sqlite://…; "" = <DataDir>/hashdrop.db; postgres://… (not yet)
-	Blobs string // directory or file://…; "" = <DataDir>/blobs; s3://… (not yet)
-	CDN   CDNConfig
-	Mail  string // "outbox" (default), smtp://… or ses (not yet)
+	Meta  string // SQLite path or sqlite://…; "" = <DataDir>/hashdrop.db; or postgres://…
+	Blobs string // directory or file://…; "" = <DataDir>/blobs; or s3://bucket/prefix?…
+	// CDN, when set (all three fields), signs download URLs for CloudFront
+	// instead of the blob store.
+	CDN  CDNConfig
+	Mail string // "outbox" (default), smtp://…, smtps://… or ses[:?…]
+	// MailFrom is the sender of smtp/ses mail, e.g. "Hashdrop
+	// <no-reply@example.com>". It wins over ?from= in Mail. Empty: ?from=,
+	// else an SMTP user name that is an address, else (dev only)
+	// "Hashdrop <no-reply@HOST>" with HOST from PublicURL.
+	MailFrom string
+	// MailTLS, when non-nil, is the SMTP mailer's TLS configuration (nil:
+	// system roots). It is not a flag: tests use it to trust their own
+	// server's certificate.
+	MailTLS *tls.Config
 	// RateLimiter selects where request counts live: "memory" (default,
-	// per process); redis:// and postgres:// arrive with scale-out.
+	// per process) or postgres://… (shared by every instance).
 	RateLimiter string
 
 	Env string // "dev" (default) or "prod"
@@ -181,6 +194,12 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("secret %s is %d bytes, want at least %d (e.g. openssl rand -base64 48)", f.name, len(v), MinSecretLen))
 		}
 	}
+	errs = append(errs, c.cdnProblems()...)
+	if c.MailFrom != "" {
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil || strings.ContainsAny(c.MailFrom, "\r\n") {
+			errs = append(errs, fmt.Errorf("mail from %q: want one address such as \"Hashdrop <no-reply@example.com>\"", c.MailFrom))
+		}
+	}
 	errs = append(errs, checkServiceConfig(c.Service)...)
 	if c.Env == EnvProd {
 		errs = append(errs, c.prodProblems()...)
@@ -206,11 +225,65 @@ func (c *Config) prodProblems() []error {
 	}
 	if c.Mail == "" || c.Mail == MailOutbox {
 		errs = append(errs, errors.New("--env prod refuses the outbox mailer: set --mail smtp://… or --mail ses"))
+	} else if c.MailFrom == "" && !mailURLNamesSender(c.Mail) {
+		errs = append(errs, errors.New("--env prod needs a sender address for OTP mail: set --mail-from (HASHDROPD_MAIL_FROM), e.g. \"Hashdrop <no-reply@example.com>\", or ?from= in --mail"))
 	}
 	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme != "https" {
 		errs = append(errs, fmt.Errorf("--env prod refuses a plain-http public URL (%s): terminate TLS in front of hashdropd and set --public-url https://…", c.PublicURL))
 	}
 	return errs
+}
+
+// cdnProblems checks the --cdn-* settings: all three or none, and only in
+// front of S3 (the disk store's URLs carry their own signature).
+func (c *Config) cdnProblems() []error {
+	if c.CDN == (CDNConfig{}) {
+		return nil
+	}
+	var missing []string
+	for _, f := range []struct{ flag, value string }{
+		{"--cdn-url-prefix", c.CDN.URLPrefix},
+		{"--cdn-key-pair-id", c.CDN.KeyPairID},
+		{"--cdn-private-key-file", c.CDN.PrivateKeyFile},
+	} {
+		if f.value == "" {
+			missing = append(missing, f.flag)
+		}
+	}
+	var errs []error
+	if len(missing) > 0 {
+		errs = append(errs, fmt.Errorf("CloudFront signing needs --cdn-url-prefix, --cdn-key-pair-id and --cdn-private-key-file together; missing %s", strings.Join(missing, ", ")))
+	}
+	if c.usesDiskBlobs() {
+		errs = append(errs, errors.New("CloudFront signing (--cdn-*) serves objects from S3: set --blobs s3://bucket/prefix as well"))
+	}
+	return errs
+}
+
+// mailSender is the From address handed to the smtp/ses mailer: MailFrom,
+// else "" when the --mail URL names the sender itself, else a dev default.
+func (c *Config) mailSender() string {
+	switch {
+	case c.MailFrom != "":
+		return c.MailFrom
+	case mailURLNamesSender(c.Mail):
+		return ""
+	default:
+		return "Hashdrop <no-reply@" + publicHost(c.PublicURL) + ">"
+	}
+}
+
+// mailURLNamesSender reports whether a --mail URL carries its own sender:
+// ?from=, or an SMTP user name that is an email address.
+func mailURLNamesSender(mailURL string) bool {
+	u, err := url.Parse(mailURL)
+	if err != nil {
+		return false
+	}
+	if u.Query().Get("from") != "" {
+		return true
+	}
+	return isSMTP(mailURL) && u.User != nil && strings.Contains(u.User.Username(), "@")
 }
 
 func (c *Config) usesDiskBlobs() bool {

@@ -97,7 +97,7 @@ func (s *Server) wire(ctx context.Context) error {
 	}
 	s.closers = append(s.closers, closeStore)
 
-	blobs, err := openBlobs(cfg, s.log)
+	blobs, err := openBlobs(ctx, cfg, s.log)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (s *Server) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	mailer, outboxDir, err := openMailer(cfg, s.log)
+	mailer, outboxDir, err := openMailer(ctx, cfg, s.log)
 	if err != nil {
 		return err
 	}
@@ -117,6 +117,7 @@ func (s *Server) wire(ctx context.Context) error {
 		return err
 	}
 	s.closers = append(s.closers, closeLimiter)
+	s.logBackends(downloads != nil)
 	tokens, err := jwt.New([]byte(cfg.Secrets.JWTKey.Reveal()), cfg.JWTIssuer, cfg.JWTAudience)
 	if err != nil {
 		return fmt.Errorf("access tokens: %w", err)
@@ -152,6 +153,38 @@ func (s *Server) wire(ctx context.Context) error {
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 	})
 	return err
+}
+
+// logBackends says once, at start, which backends were chosen, with every
+// URL redacted.
+func (s *Server) logBackends(cdn bool) {
+	cfg := s.cfg
+	meta, blobs := cfg.Meta, cfg.Blobs
+	if meta == "" {
+		meta = filepath.Join(cfg.DataDir, "hashdrop.db")
+	}
+	if blobs == "" {
+		blobs = filepath.Join(cfg.DataDir, "blobs")
+	}
+	downloads := "blob store"
+	if cdn {
+		downloads = "cloudfront " + cfg.CDN.URLPrefix
+	}
+	attrs := []any{
+		"meta", redactURL(meta),
+		"blobs", redactURL(blobs),
+		"downloads", downloads,
+		"mail", redactURL(cfg.Mail),
+		"rate_limiter", redactURL(cfg.RateLimiter),
+	}
+	if isSMTP(cfg.Mail) || isSES(cfg.Mail) {
+		from := cfg.mailSender()
+		if from == "" {
+			from = "from --mail"
+		}
+		attrs = append(attrs, "mail_from", from)
+	}
+	s.log.Info("backends", attrs...)
 }
 
 // prepareDataDir creates dir with 0700 and warns when an existing one is

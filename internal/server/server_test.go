@@ -2,6 +2,10 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -37,24 +41,186 @@ func TestProdRefusesDevSettings(t *testing.T) {
 	}
 }
 
-func TestProdAcceptsSuppliedSettings(t *testing.T) {
-	t.Parallel()
+func prodConfig(t *testing.T) Config {
 	cfg := testConfig(t)
 	cfg.Env = EnvProd
 	cfg.PublicURL = "https://files.example.com"
 	cfg.Mail = "smtp://user:hunter2hunter2@mail.example.com:587"
+	cfg.MailFrom = "Hashdrop <no-reply@example.com>"
 	for _, name := range SecretNames() {
 		if err := cfg.Secrets.SetSecret(name, hashdrop.Secret(strings.Repeat(name[:1], 40))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := cfg.validate(); err != nil {
-		t.Fatalf("validate: %v", err)
+	return cfg
+}
+
+func TestProdAcceptsSuppliedSettings(t *testing.T) {
+	t.Parallel()
+	srv, err := New(t.Context(), prodConfig(t), nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
 	}
-	// SMTP is not wired yet; the refusal must not echo the password.
-	_, err := New(t.Context(), cfg, nil)
-	if err == nil || !strings.Contains(err.Error(), "not supported yet") || strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("New = %v, want a redacted not-supported-yet error", err)
+	srv.Close()
+}
+
+func TestProdAcceptsCloudBackends(t *testing.T) {
+	t.Parallel()
+	cfg := prodConfig(t)
+	cfg.Blobs = "s3://bucket/prefix?region=eu-west-1"
+	cfg.Secrets.URLSigningKey = "" // only the disk store signs URLs
+	cfg.CDN = CDNConfig{URLPrefix: "https://d111.cloudfront.net", KeyPairID: "K2JCJMDEHXQW5F", PrivateKeyFile: writeRSAKeyFile(t)}
+	cfg.Mail = "ses:?region=eu-west-1"
+	srv, err := New(t.Context(), cfg, nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer srv.Close()
+	if srv.Service().Downloads == nil {
+		t.Error("CDN configured but downloads are signed by the blob store")
+	}
+	if srv.OutboxDir() != "" {
+		t.Errorf("OutboxDir = %q with SES", srv.OutboxDir())
+	}
+}
+
+func TestProdNeedsASender(t *testing.T) {
+	t.Parallel()
+	for mail, wantErr := range map[string]bool{
+		"smtp://user:hunter2hunter2@mail.example.com:587": true,
+		"ses": true,
+		"smtp://user:hunter2hunter2@mail.example.com:587?from=a%40example.com": false,
+		"smtps://me%40example.com:hunter2hunter2@mail.example.com":             false,
+		"ses:?from=noreply@example.com&region=eu-west-1":                       false,
+	} {
+		cfg := prodConfig(t)
+		cfg.Mail, cfg.MailFrom = mail, ""
+		err := cfg.validate()
+		if got := err != nil && strings.Contains(err.Error(), "--mail-from"); got != wantErr {
+			t.Errorf("prod with --mail %s and no --mail-from: validate = %v, want error %v", redactURL(mail), err, wantErr)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error leaks the password: %v", err)
+		}
+	}
+}
+
+// writeRSAKeyFile writes a fresh 2048-bit RSA key (PKCS #1 PEM).
+func writeRSAKeyFile(t *testing.T) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cf.pem")
+	data := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestDownloadSignerWiring(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.Blobs = "s3://bucket/p"
+	cfg.CDN = CDNConfig{URLPrefix: "https://cdn.example.com/p/", KeyPairID: "KABC123", PrivateKeyFile: writeRSAKeyFile(t)}
+	cfg.Now = func() time.Time { return time.Unix(1_700_000_000, 0) }
+	signer, err := openDownloadSigner(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := signer.PresignGet(t.Context(), "usrh-abc/f00d", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "https://cdn.example.com/p/usrh-abc/f00d?Expires=1700000060&"; !strings.HasPrefix(got.Reveal(), want) {
+		t.Errorf("signed URL %s, want it to start with %s", got.Reveal(), want)
+	}
+	cfg.CDN = CDNConfig{}
+	if signer, err := openDownloadSigner(cfg); signer != nil || err != nil {
+		t.Errorf("without CDN: %v, %v; want nil, nil so the blob store signs", signer, err)
+	}
+}
+
+func TestCloudConfigValidation(t *testing.T) {
+	t.Parallel()
+	full := CDNConfig{URLPrefix: "https://cdn.example.com", KeyPairID: "KABC123", PrivateKeyFile: writeRSAKeyFile(t)}
+	tests := map[string]struct {
+		edit func(*Config)
+		want []string
+	}{
+		"cdn prefix only": {func(c *Config) { c.Blobs = "s3://b"; c.CDN.URLPrefix = full.URLPrefix },
+			[]string{"missing --cdn-key-pair-id, --cdn-private-key-file"}},
+		"cdn key file missing": {func(c *Config) { c.Blobs = "s3://b"; c.CDN = full; c.CDN.PrivateKeyFile = "" },
+			[]string{"missing --cdn-private-key-file"}},
+		"cdn on disk blobs": {func(c *Config) { c.CDN = full }, []string{"--blobs s3://"}},
+		"bad mail from": {func(c *Config) { c.Mail = "ses"; c.MailFrom = "not an address" },
+			[]string{"mail from", "Hashdrop <no-reply@example.com>"}},
+	}
+	for name, tt := range tests {
+		cfg := testConfig(t)
+		tt.edit(&cfg)
+		_, err := New(t.Context(), cfg, nil)
+		for _, want := range tt.want {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: New = %v, want an error mentioning %q", name, err, want)
+			}
+		}
+	}
+}
+
+func TestBadBackendsFailClearly(t *testing.T) {
+	t.Parallel()
+	key := writeRSAKeyFile(t)
+	cdn := func(prefix, id, file string) func(*Config) {
+		return func(c *Config) {
+			c.Blobs = "s3://b"
+			c.CDN = CDNConfig{URLPrefix: prefix, KeyPairID: id, PrivateKeyFile: file}
+		}
+	}
+	tests := map[string]struct {
+		edit func(*Config)
+		want string
+	}{
+		"s3 credentials in URL": {func(c *Config) { c.Blobs = "s3://AKIA:secretpw@bucket/p" }, "credential chain"},
+		"s3 no bucket":          {func(c *Config) { c.Blobs = "s3:///p" }, "missing bucket"},
+		"s3 unknown option":     {func(c *Config) { c.Blobs = "s3://b/p?secret=secretpw" }, `unknown option "secret"`},
+		"s3 bad endpoint":       {func(c *Config) { c.Blobs = "s3://b/p?endpoint=ftp://x" }, "endpoint must be"},
+		"cdn bad prefix":        {cdn("cdn.example.com", "KABC", key), "URL prefix must be"},
+		"cdn bad key pair":      {cdn("https://cdn.example.com", "K-1", key), "key pair ID"},
+		"cdn missing key file":  {cdn("https://cdn.example.com", "KABC", "/nonexistent/k.pem"), "private key"},
+		"smtp no password":      {func(c *Config) { c.Mail = "smtp://user@mail.example.com" }, "credentials need both"},
+		"smtp bad port":         {func(c *Config) { c.Mail = "smtp://user:secretpw@mail.example.com:99999" }, "bad port"},
+		"smtp unknown option":   {func(c *Config) { c.Mail = "smtp://user:secretpw@mail.example.com?password=secretpw" }, "unknown option"},
+		"smtp clear creds":      {func(c *Config) { c.Mail = "smtp://user:secretpw@mail.example.com?tls=none" }, "in the clear"},
+		"ses bad option":        {func(c *Config) { c.Mail = "ses:?key=secretpw" }, "unknown option"},
+		"ses with host":         {func(c *Config) { c.Mail = "ses://host" }, "want ses"},
+		"redis limiter":         {func(c *Config) { c.RateLimiter = "redis://:secretpw@localhost:6379" }, "not supported yet"},
+		"meta scheme":           {func(c *Config) { c.Meta = "mysql://u:secretpw@x" }, "want a SQLite path"},
+		"blobs scheme":          {func(c *Config) { c.Blobs = "gs://x" }, "s3://bucket/prefix"},
+		"mailer":                {func(c *Config) { c.Mail = "pigeon" }, "want outbox"},
+		"limiter":               {func(c *Config) { c.RateLimiter = "etcd://x" }, "want memory"},
+		"postgres query password": {func(c *Config) {
+			c.Meta = "postgres://postgres@127.0.0.1:1/x?password=secretpw&sslmode=disable"
+		}, "metadata store postgres://…@127.0.0.1:1/x?password=REDACTED&sslmode=disable"},
+		"postgres limiter sslpassword": {func(c *Config) {
+			c.RateLimiter = "postgres://u:secretpw@127.0.0.1:1/x?sslpassword=secretpw"
+		}, "rate limiter postgres://…@127.0.0.1:1/x?sslpassword=REDACTED"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			tt.edit(&cfg)
+			_, err := New(t.Context(), cfg, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New = %v, want an error mentioning %q", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "secretpw") {
+				t.Errorf("error leaks a secret: %v", err)
+			}
+		})
 	}
 }
 
@@ -73,36 +239,6 @@ func TestConfigValidation(t *testing.T) {
 		edit(&cfg)
 		if err := cfg.validate(); err == nil {
 			t.Errorf("%s: validate accepted it", name)
-		}
-	}
-}
-
-func TestUnsupportedBackendsFailClearly(t *testing.T) {
-	t.Parallel()
-	tests := map[string]func(*Config){
-		"s3":            func(c *Config) { c.Blobs = "s3://bucket/prefix" },
-		"cdn":           func(c *Config) { c.CDN.URLPrefix = "https://cdn.example.com" },
-		"ses":           func(c *Config) { c.Mail = "ses" },
-		"redis limiter": func(c *Config) { c.RateLimiter = "redis://:secretpw@localhost:6379" },
-	}
-	for name, edit := range tests {
-		cfg := testConfig(t)
-		edit(&cfg)
-		_, err := New(t.Context(), cfg, nil)
-		if err == nil || !strings.Contains(err.Error(), "not supported yet") || strings.Contains(err.Error(), "secretpw") {
-			t.Errorf("%s: New = %v, want a redacted not-supported-yet error", name, err)
-		}
-	}
-	for name, edit := range map[string]func(*Config){
-		"meta scheme":  func(c *Config) { c.Meta = "mysql://x" },
-		"blobs scheme": func(c *Config) { c.Blobs = "gs://x" },
-		"mailer":       func(c *Config) { c.Mail = "pigeon" },
-		"limiter":      func(c *Config) { c.RateLimiter = "etcd://x" },
-	} {
-		cfg := testConfig(t)
-		edit(&cfg)
-		if _, err := New(t.Context(), cfg, nil); err == nil {
-			t.Errorf("%s: New accepted an unknown backend", name)
 		}
 	}
 }
@@ -185,14 +321,47 @@ func TestJobsAreIsolated(t *testing.T) {
 func TestRedactURL(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"postgres://u:secretpw@db:5432/x?sslmode=disable": "postgres://…@db:5432/x?sslmode=disable",
-		"smtp://user:secretpw@mail:587":                   "smtp://…@mail:587",
-		"/var/lib/hashdrop.db":                            "/var/lib/hashdrop.db",
-		"s3://bucket/prefix":                              "s3://bucket/prefix",
+		"postgres://u:secretpw@db:5432/x?sslmode=disable":             "postgres://…@db:5432/x?sslmode=disable",
+		"postgres://u@db/x?password=secretpw&sslmode=require":         "postgres://…@db/x?password=REDACTED&sslmode=require",
+		"postgres://db/x?sslpassword=secretpw&PASSWORD=secretpw":      "postgres://db/x?sslpassword=REDACTED&PASSWORD=REDACTED",
+		"postgresql://db/x?sslmode=disable&sslpassword=secretpw#frag": "postgresql://db/x?sslmode=disable&sslpassword=REDACTED",
+		"smtp://user:secretpw@mail:587":                               "smtp://…@mail:587",
+		"smtp://u:secretpw@mail:587?from=a@example.com&tls=starttls":  "smtp://…@mail:587?from=a@example.com&tls=starttls",
+		"s3://bucket/prefix": "s3://bucket/prefix",
+		"s3://b/p?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=r":       "s3://b/p?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=r",
+		"https://x/o?X-Amz-Signature=secretpw&X-Amz-Credential=secretpw": "https://x/o?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED",
+		"redis://:secretpw@localhost:6379/0?secret=secretpw":             "redis://…@localhost:6379/0?secret=REDACTED",
+		"postgres://u:secret/pw@db/x":                                    "postgres://(malformed URL, not shown)",
+		"postgres://u:secret pw%zz@db/x":                                 "postgres://(malformed URL, not shown)",
+		"host=db user=u password=secretpw sslmode=disable":               "host=db user=u password=REDACTED sslmode=disable",
+		"host=db password='secret pw' dbname=x":                          "host=db password=REDACTED dbname=x",
+		"ses:?from=noreply@example.com&region=eu-west-1":                 "ses:?from=noreply@example.com&region=eu-west-1",
+		"/var/lib/hashdrop.db":                                           "/var/lib/hashdrop.db",
+		"":                                                               "",
 	} {
-		if got := redactURL(in); got != want {
+		got := redactURL(in)
+		if got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
+		if strings.Contains(got, "secret") && !strings.Contains(got, "secret=") {
+			t.Errorf("redactURL(%q) = %q leaks the secret", in, got)
+		}
+	}
+}
+
+func TestScrubErr(t *testing.T) {
+	t.Parallel()
+	setting := "postgres://u:pw-one@db/x?password=pw%2Dtwo&sslmode=disable"
+	err := scrubErr(errors.New("driver said pw-one and pw-two and disable"), setting)
+	if got, want := err.Error(), "driver said REDACTED and REDACTED and disable"; got != want {
+		t.Errorf("scrubErr = %q, want %q", got, want)
+	}
+	clean := errors.New("connection refused")
+	if got := scrubErr(clean, setting); got != clean {
+		t.Errorf("scrubErr changed an error without secrets: %v", got)
+	}
+	if scrubErr(nil, setting) != nil {
+		t.Error("scrubErr(nil) != nil")
 	}
 }
 
