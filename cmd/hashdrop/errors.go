@@ -12,7 +12,7 @@ import (
 	"github.com/hashdrop/hashdrop/internal/hashdrop"
 )
 
-// Exit codes, documented in `hashdrop --help` and USAGE.md. Scripts may rely
+// Exit codes, documented in `hashdrop --help` and README.md. Scripts may rely
 // on them; never renumber.
 const (
 	exitOK        = 0 // success
