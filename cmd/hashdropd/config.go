@@ -51,7 +51,7 @@ func newFlagSet(opts *options, configPath *string, secretFiles map[string]*strin
 	fs.StringVar(&c.Mail, "mail", c.Mail, "mailer: outbox (writes <data-dir>/outbox/*.eml and logs), smtp://user:pass@host:port (STARTTLS), smtps://… (implicit TLS), or ses / ses:?region=…; prefer HASHDROPD_MAIL for a password")
 	fs.StringVar(&c.MailFrom, "mail-from", "", "sender `address` of smtp/ses mail, e.g. \"Hashdrop <no-reply@example.com>\" (default: ?from= in --mail, else Hashdrop <no-reply@HOST of --public-url>; required with --env prod)")
 	fs.StringVar(&c.Env, "env", c.Env, "dev or prod (prod refuses generated secrets, the outbox mailer and a plain-http public URL)")
-	fs.StringVar(&c.RateLimiter, "rate-limiter", c.RateLimiter, "where rate-limit counters live: memory (per process) or postgres://… (shared by every instance)")
+	fs.StringVar(&c.RateLimiter, "rate-limiter", c.RateLimiter, "where rate-limit counters live: memory (per process), or shared by every instance: postgres://… or redis://[:pass@]host:port/db (rediss:// for TLS)")
 	fs.Var(prefixList{&c.TrustedProxies}, "trusted-proxies", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For / X-Real-IP are believed")
 	fs.StringVar(&opts.logFormat, "log-format", opts.logFormat, "log format: text or json")
 	fs.StringVar(&opts.logLevel, "log-level", opts.logLevel, "log level: debug, info, warn or error")

@@ -22,6 +22,7 @@ import (
 	"github.com/hashdrop/hashdrop/internal/mail/smtp"
 	"github.com/hashdrop/hashdrop/internal/postgres"
 	"github.com/hashdrop/hashdrop/internal/ratelimit"
+	"github.com/hashdrop/hashdrop/internal/redis"
 	"github.com/hashdrop/hashdrop/internal/sqlite"
 )
 
@@ -34,10 +35,6 @@ func scheme(setting string) string {
 		return strings.ToLower(setting[:i])
 	}
 	return ""
-}
-
-func notSupportedYet(what, setting string) error {
-	return fmt.Errorf("%s %q is not supported yet by this build", what, redactURL(setting))
 }
 
 // safeOptions are backend URL options whose values are not secret and help
@@ -310,9 +307,13 @@ func openLimiter(ctx context.Context, cfg Config) (hashdrop.RateLimiter, func() 
 			return nil, nil, scrubErr(fmt.Errorf("rate limiter %s: %w", redactURL(l), err), l)
 		}
 		return postgres.NewRateLimiter(st, cfg.Now), func() error { st.Close(); return nil }, nil
-	case scheme(l) == "redis":
-		return nil, nil, notSupportedYet("rate limiter", l)
+	case scheme(l) == "redis" || scheme(l) == "rediss":
+		rl, err := redis.Open(ctx, l, redis.Options{Now: cfg.Now})
+		if err != nil {
+			return nil, nil, scrubErr(fmt.Errorf("rate limiter %s: %w", redactURL(l), err), l)
+		}
+		return rl, rl.Close, nil
 	default:
-		return nil, nil, fmt.Errorf("rate limiter %q: want memory or postgres://…", redactURL(l))
+		return nil, nil, fmt.Errorf("rate limiter %q: want memory, postgres://… or redis://…", redactURL(l))
 	}
 }
