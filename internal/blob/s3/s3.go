@@ -16,12 +16,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/hashdrop/hashdrop/internal/awsconfig"
 	"github.com/hashdrop/hashdrop/internal/hashdrop"
 )
 
@@ -128,23 +127,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	var loaders []func(*config.LoadOptions) error
-	if loc.Region != "" {
-		loaders = append(loaders, config.WithRegion(loc.Region))
-	}
-	if opts.AccessKey != "" || opts.SecretKey != "" {
-		if opts.AccessKey == "" || opts.SecretKey == "" {
-			return nil, hashdrop.Errorf(hashdrop.KindInvalid, "s3 blob store: static credentials need both an access key and a secret key")
-		}
-		loaders = append(loaders, config.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(opts.AccessKey, opts.SecretKey.Reveal(), "")))
-	}
-	if opts.HTTPClient != nil {
-		loaders = append(loaders, config.WithHTTPClient(opts.HTTPClient))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, loaders...)
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: loc.Region, AccessKey: opts.AccessKey, SecretKey: opts.SecretKey, HTTPClient: opts.HTTPClient})
 	if err != nil {
-		return nil, fmt.Errorf("s3 blob store: load AWS configuration: %w", err)
+		return nil, fmt.Errorf("s3 blob store: %w", err)
 	}
 	if cfg.Region == "" {
 		cfg.Region = defaultRegion

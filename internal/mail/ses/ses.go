@@ -10,11 +10,10 @@ import (
 	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
+	"github.com/hashdrop/hashdrop/internal/awsconfig"
 	"github.com/hashdrop/hashdrop/internal/hashdrop"
 )
 
@@ -61,23 +60,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Mailer, error) {
 	if _, err := hashdrop.ParseAddress(opts.From); err != nil {
 		return nil, hashdrop.Errorf(hashdrop.KindInvalid, "ses mailer: bad sender address")
 	}
-	var loaders []func(*config.LoadOptions) error
-	if opts.Region != "" {
-		loaders = append(loaders, config.WithRegion(opts.Region))
-	}
-	if opts.AccessKey != "" || opts.SecretKey != "" {
-		if opts.AccessKey == "" || opts.SecretKey == "" {
-			return nil, hashdrop.Errorf(hashdrop.KindInvalid, "ses mailer: static credentials need both an access key and a secret key")
-		}
-		loaders = append(loaders, config.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(opts.AccessKey, opts.SecretKey.Reveal(), "")))
-	}
-	if opts.HTTPClient != nil {
-		loaders = append(loaders, config.WithHTTPClient(opts.HTTPClient))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, loaders...)
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: opts.Region, AccessKey: opts.AccessKey, SecretKey: opts.SecretKey, HTTPClient: opts.HTTPClient})
 	if err != nil {
-		return nil, fmt.Errorf("ses mailer: load AWS configuration: %w", err)
+		return nil, fmt.Errorf("ses mailer: %w", err)
 	}
 	if cfg.Region == "" {
 		return nil, hashdrop.Errorf(hashdrop.KindInvalid, "ses mailer: no AWS region; set AWS_REGION or add ?region=")
