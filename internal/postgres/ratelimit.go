@@ -44,6 +44,8 @@ func NewRateLimiter(s *Store, now func() time.Time) *RateLimiter {
 // locked and the WHERE re-checked on its latest version, so concurrent calls
 // on any number of instances admit exactly limit events per window. No row
 // back means the event was refused. A limit or window <= 0 disables the check.
+// The upsert commits asynchronously (see asyncCommit): a PostgreSQL crash may
+// forget the last increments, which only lets a few more requests through.
 func (l *RateLimiter) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
 	if limit <= 0 || window <= 0 {
 		return true, 0, nil
@@ -55,7 +57,8 @@ func (l *RateLimiter) Allow(ctx context.Context, key string, limit int, window t
 		return false, 0, err
 	}
 	var n int
-	err := l.store.pool.QueryRow(ctx, `INSERT INTO rate_limits AS r (key, window_start, window_end, n) VALUES ($1, $2, $3, 1)
+	err := l.store.pool.QueryRow(ctx, asyncCommit+`INSERT INTO rate_limits AS r (key, window_start, window_end, n)
+		SELECT $1::text, $2::bigint, $3::bigint, 1 FROM async_commit
 		ON CONFLICT (key) DO UPDATE SET
 			n = CASE WHEN EXCLUDED.window_start > r.window_start THEN 1 ELSE r.n + 1 END,
 			window_start = greatest(r.window_start, EXCLUDED.window_start),

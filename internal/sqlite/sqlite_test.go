@@ -82,3 +82,42 @@ func TestDatabaseFileIsPrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestDownloadsKeepTheWALSmall is the regression test for a WAL that grew by
+// a page per download: SQLite checkpoints automatically only when a
+// statement steps to its end, and the counter upsert … RETURNING used to be
+// closed after its first row.
+func TestDownloadsKeepTheWALSmall(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now().UTC()
+	u := hashdrop.User{ID: "0b0e7f43-6b8e-4b53-9b43-3c5b0f6f6a01", Email: "a@example.com", PasswordHash: "h", CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateUser(t.Context(), u, hashdrop.OTP{UserID: u.ID, CodeHash: []byte{1}, ExpiresAt: now, WindowStart: now}); err != nil {
+		t.Fatal(err)
+	}
+	f := hashdrop.File{ID: "5a3e1f2b-7c4d-4e8f-9a0b-1c2d3e4f5a6b", OwnerID: u.ID, ObjectKey: "usrh-0/f", FileName: "n",
+		DeclaredSize: 1, CreatedAt: now, UpdatedAt: now}
+	if err := s.ReservePendingFile(t.Context(), f, hashdrop.Quota{}); err != nil {
+		t.Fatal(err)
+	}
+	// Each increment appends one page to the WAL; SQLite checkpoints (and
+	// then restarts the WAL) once it holds 1000 pages.
+	const downloads, maxPages = 2500, 1500
+	for i := range downloads {
+		if _, err := s.CountDownload(t.Context(), f.ID, "2031-03-14", downloads); err != nil {
+			t.Fatalf("download %d: %v", i, err)
+		}
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const frame = 4096 + 24 // default page size plus the WAL frame header
+	if got := fi.Size() / frame; got > maxPages {
+		t.Errorf("after %d downloads the WAL holds %d pages, want at most %d (checkpoints are not running)", downloads, got, maxPages)
+	}
+}

@@ -26,6 +26,9 @@
 //   - CountDownload on a day whose counter reached limit is KindRateLimited
 //     and does not change the counter.
 //   - Lists are never nil-versus-empty sensitive: callers use len.
+//   - Read-your-writes: once a write method returns, every lookup started
+//     after it sees the write, also when the store serves lookups from other
+//     connections than writes (a reader pool), and also from many goroutines.
 package storetest
 
 import (
@@ -67,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) hashdrop.Store) {
 		{"PendingAndRetention", testPendingAndRetention},
 		{"CountDownload", testCountDownload},
 		{"CountDownloadConcurrent", testCountDownloadConcurrent},
+		{"ReadYourWrites", testReadYourWrites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -916,4 +920,112 @@ func testCountDownloadConcurrent(t *testing.T, s hashdrop.Store) {
 	if len(seen) != limit {
 		t.Errorf("%d of %d concurrent downloads were counted, want exactly %d", len(seen), n, limit)
 	}
+}
+
+// testReadYourWrites interleaves each write with the lookups the API makes
+// right after it (register then log in, presign then complete, complete then
+// download, delete then list, rotate then refresh), from several goroutines
+// at once, so a store that serves lookups from separate connections must
+// still show every committed write to the next lookup.
+func testReadYourWrites(t *testing.T, s hashdrop.Store) {
+	const workers, rounds = 8, 5
+	errs := parallel(workers, func(int) error {
+		for range rounds {
+			if err := writeThenRead(ctx(t), s, randomBytesOrPanic(32)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("worker %d: %v", i, err)
+		}
+	}
+}
+
+func randomBytesOrPanic(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// writeThenRead runs one user's life through the store, checking after
+// every write that the next lookup sees it.
+func writeThenRead(ctx context.Context, s hashdrop.Store, tokenHash []byte) error {
+	u := newUserRecord(false)
+	otp := hashdrop.OTP{UserID: u.ID, CodeHash: randomBytesOrPanic(32), ExpiresAt: t0.Add(10 * time.Minute), Sends: 1, WindowStart: t0}
+	if err := s.CreateUser(ctx, u, otp); err != nil {
+		return fmt.Errorf("CreateUser: %w", err)
+	}
+	if got, err := s.UserByEmail(ctx, u.Email); err != nil || got.ID != u.ID {
+		return fmt.Errorf("UserByEmail right after CreateUser = %+v, %v", got, err)
+	}
+	next := otp
+	next.CodeHash, next.Sends = randomBytesOrPanic(32), 2
+	if err := s.PutOTP(ctx, next); err != nil {
+		return fmt.Errorf("PutOTP: %w", err)
+	}
+	if got, err := s.OTPByUser(ctx, u.ID); err != nil || !bytes.Equal(got.CodeHash, next.CodeHash) {
+		return fmt.Errorf("OTPByUser right after PutOTP = %+v, %v; want the new code", got, err)
+	}
+	if err := s.VerifyUser(ctx, u.ID, t0); err != nil {
+		return fmt.Errorf("VerifyUser: %w", err)
+	}
+	if got, err := s.UserByID(ctx, u.ID); err != nil || !got.Verified {
+		return fmt.Errorf("UserByID right after VerifyUser = %+v, %v; want verified", got, err)
+	}
+
+	tok := hashdrop.RefreshToken{Hash: tokenHash, UserID: u.ID, FamilyID: uuid.NewString(), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.CreateRefreshToken(ctx, tok); err != nil {
+		return fmt.Errorf("CreateRefreshToken: %w", err)
+	}
+	next2 := hashdrop.RefreshToken{Hash: randomBytesOrPanic(32), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.RotateRefreshToken(ctx, tok.Hash, next2, t0.Add(time.Second)); err != nil {
+		return fmt.Errorf("RotateRefreshToken: %w", err)
+	}
+	if got, err := s.RefreshTokenByHash(ctx, tok.Hash); err != nil || got.RotatedAt == nil {
+		return fmt.Errorf("RefreshTokenByHash right after rotation = %+v, %v; want rotated", got, err)
+	}
+	if _, err := s.RefreshTokenByHash(ctx, next2.Hash); err != nil {
+		return fmt.Errorf("RefreshTokenByHash of the successor right after rotation: %w", err)
+	}
+
+	f := newFileRecord(u.ID, 10)
+	if err := s.ReservePendingFile(ctx, f, bigQuota); err != nil {
+		return fmt.Errorf("ReservePendingFile: %w", err)
+	}
+	if got, err := s.FileByID(ctx, f.ID); err != nil || got.Status != hashdrop.StatusPending {
+		return fmt.Errorf("FileByID right after ReservePendingFile = %+v, %v; want pending", got, err)
+	}
+	done := f
+	done.EncryptedSize, done.UpdatedAt = 10, t0.Add(time.Second)
+	if _, err := s.CompleteFile(ctx, done, bigQuota); err != nil {
+		return fmt.Errorf("CompleteFile: %w", err)
+	}
+	if got, err := s.FileByID(ctx, f.ID); err != nil || got.Status != hashdrop.StatusUploaded {
+		return fmt.Errorf("FileByID right after CompleteFile = %+v, %v; want uploaded", got, err)
+	}
+	if fs, err := s.FilesByPrefix(ctx, u.ID, f.ID[:8]); err != nil || len(fs) != 1 || fs[0].Status != hashdrop.StatusUploaded {
+		return fmt.Errorf("FilesByPrefix right after CompleteFile = %v, %v; want the uploaded file", fs, err)
+	}
+	if err := s.SetFileStatus(ctx, f.ID, hashdrop.StatusDeleted, t0.Add(2*time.Second)); err != nil {
+		return fmt.Errorf("SetFileStatus deleted: %w", err)
+	}
+	if fs, err := s.FilesByOwner(ctx, u.ID); err != nil || len(fs) != 0 {
+		return fmt.Errorf("FilesByOwner right after deleting the only file = %v, %v; want none", fileIDs(fs), err)
+	}
+
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		return fmt.Errorf("DeleteUser: %w", err)
+	}
+	if _, err := s.UserByID(ctx, u.ID); hashdrop.ErrorKind(err) != hashdrop.KindNotFound {
+		return fmt.Errorf("UserByID right after DeleteUser: %v, want not found", err)
+	}
+	if _, err := s.FileByID(ctx, f.ID); hashdrop.ErrorKind(err) != hashdrop.KindNotFound {
+		return fmt.Errorf("FileByID right after DeleteUser: %v, want not found (cascade)", err)
+	}
+	return nil
 }
