@@ -1,25 +1,47 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hashdrop/hashdrop/internal/hashdrop"
 )
 
-// writeJSON writes v with status. Encoding our own wire types cannot fail
-// except on a broken connection, which the client has already lost.
+// jsonBuffers recycles response buffers: a file list is a few KiB, and
+// building it anew for every request is most of writeJSON's garbage.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledJSON keeps one huge response from pinning its buffer forever.
+const maxPooledJSON = 64 << 10
+
+// writeJSON writes v with status. The body is encoded whole before the
+// header goes out, so it carries a Content-Length and leaves in one write
+// instead of as chunks flushed from inside the encoder. Encoding our own
+// wire types cannot fail; a write error means the client is already gone.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledJSON {
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false) // keep signed URLs readable: "&", not "\u0026"
 	_ = enc.Encode(v)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // decodeJSON reads exactly one JSON object into dst, strictly: the body is

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -329,6 +330,31 @@ func TestMethodNotAllowedAndNotFoundAreJSON(t *testing.T) {
 		}
 		if rec.Header().Get("X-Request-ID") == "" {
 			t.Errorf("%s %s: no X-Request-ID", tt.method, tt.path)
+		}
+	}
+}
+
+// writeJSON sends the body whole, with its length, and reuses its buffers
+// without one response leaking into the next.
+func TestWriteJSONSetsContentLength(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 200} { // one small, one larger than net/http's chunking threshold
+		files := make([]api.FileSummary, n)
+		for i := range files {
+			files[i] = api.FileSummary{FileID: strings.Repeat("f", 36), FileName: "a&b", Status: "uploaded"}
+		}
+		rec := httptest.NewRecorder()
+		writeJSON(rec, http.StatusOK, files)
+		body := rec.Body.String()
+		if got, want := rec.Header().Get("Content-Length"), strconv.Itoa(len(body)); got != want {
+			t.Errorf("%d files: Content-Length %q, body is %s bytes", n, got, want)
+		}
+		var back []api.FileSummary
+		if err := json.Unmarshal([]byte(body), &back); err != nil || len(back) != n {
+			t.Errorf("%d files: body decodes to %d entries, %v", n, len(back), err)
+		}
+		if !strings.Contains(body, `"a&b"`) {
+			t.Errorf("%d files: HTML escaping is on, want \"&\" kept", n)
 		}
 	}
 }
