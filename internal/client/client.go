@@ -89,7 +89,10 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		o(c)
 	}
 	if c.http == nil {
-		c.http = &http.Client{}
+		// Its own transport, not http.DefaultTransport: anything else in the
+		// process that closes the default transport's idle connections
+		// (httptest.Server.Close does) would also kill this client's dials.
+		c.http = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	if c.http.CheckRedirect == nil {
 		hc := *c.http
