@@ -244,8 +244,7 @@ func Encrypt(dst io.Writer, src io.Reader, opts EncryptOptions) (*EncryptResult,
 type EncryptReader struct {
 	e     *encryptor
 	src   io.Reader
-	pr    *io.PipeReader
-	pw    *io.PipeWriter
+	h     *handoff
 	once  sync.Once
 	done  chan struct{}
 	res   *EncryptResult
@@ -260,8 +259,7 @@ func NewEncryptReader(src io.Reader, opts EncryptOptions) (*EncryptReader, error
 	if err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	return &EncryptReader{e: e, src: src, pr: pr, pw: pw, done: make(chan struct{})}, nil
+	return &EncryptReader{e: e, src: src, h: newHandoff(), done: make(chan struct{})}, nil
 }
 
 // Size is the exact number of bytes the reader yields.
@@ -273,38 +271,109 @@ func (r *EncryptReader) Header() *Header { return r.e.hdr }
 func (r *EncryptReader) start() {
 	go func() {
 		defer close(r.done)
-		r.res, r.err = r.e.run(r.pw, r.src)
-		if r.err != nil {
-			r.err = fmt.Errorf("encrypt: %w", r.err)
-		}
-		r.pw.CloseWithError(r.err) // nil closes with io.EOF
+		r.finish(r.e.run(r.h, r.src))
 	}()
+}
+
+// finish records the outcome of the encryption and ends the reader's stream.
+func (r *EncryptReader) finish(res *EncryptResult, err error) {
+	if err != nil {
+		err = fmt.Errorf("encrypt: %w", err)
+	}
+	r.res, r.err = res, err
+	r.h.closeWrite(err)
 }
 
 // Read reads ciphertext.
 func (r *EncryptReader) Read(p []byte) (int, error) {
 	r.once.Do(r.start)
-	return r.pr.Read(p)
+	return r.h.Read(p)
 }
 
 // WriteTo encrypts straight into w when nothing has been read yet, skipping
-// the pipe (io.Copy, and so net/http, use it). After a Read it copies the
-// rest from the pipe.
+// the handoff (io.Copy uses it). After a Read it copies the rest.
 func (r *EncryptReader) WriteTo(w io.Writer) (int64, error) {
 	started := true
 	r.once.Do(func() { started = false })
 	if started {
-		return io.Copy(w, struct{ io.Reader }{r.pr})
+		return io.Copy(w, struct{ io.Reader }{r.h})
 	}
 	cw := &countingWriter{w: w}
-	r.res, r.err = r.e.run(cw, r.src)
-	if r.err != nil {
-		r.err = fmt.Errorf("encrypt: %w", r.err)
-	}
-	r.pw.CloseWithError(r.err)
+	r.finish(r.e.run(cw, r.src))
 	close(r.done)
 	return cw.n, r.err
 }
+
+// handoff carries the encryptor's writes to Read like io.Pipe, but hands
+// over each written buffer whole: one synchronisation per segment instead of
+// one per Read. net/http hides WriteTo behind a LimitReader when the length
+// is known and reads the body 32 KiB at a time, so with io.Pipe an upload
+// paid 32 goroutine handoffs per 1 MiB segment (about 40 % of encryption
+// throughput in BenchmarkEncryptReader).
+type handoff struct {
+	bufs      chan []byte   // writer → reader; closed when the writer is done
+	consumed  chan struct{} // reader → writer: the buffer is used up
+	closed    chan struct{} // the reader side was closed
+	closeOnce sync.Once
+	err       error  // the writer's error, set before bufs is closed
+	cur       []byte // reader side: the rest of the current buffer
+}
+
+func newHandoff() *handoff {
+	return &handoff{bufs: make(chan []byte), consumed: make(chan struct{}), closed: make(chan struct{})}
+}
+
+// Write blocks until the reader has consumed all of b, so the caller may
+// reuse b as soon as it returns.
+func (h *handoff) Write(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	select {
+	case h.bufs <- b:
+	case <-h.closed:
+		return 0, io.ErrClosedPipe
+	}
+	select {
+	case <-h.consumed:
+		return len(b), nil
+	case <-h.closed:
+		return 0, io.ErrClosedPipe
+	}
+}
+
+// closeWrite ends the stream: Read returns err, or io.EOF when err is nil.
+func (h *handoff) closeWrite(err error) {
+	h.err = err
+	close(h.bufs)
+}
+
+func (h *handoff) Read(p []byte) (int, error) {
+	if len(h.cur) == 0 {
+		b, ok := <-h.bufs
+		if !ok {
+			if h.err != nil {
+				return 0, h.err
+			}
+			return 0, io.EOF
+		}
+		h.cur = b
+	}
+	n := copy(p, h.cur)
+	h.cur = h.cur[n:]
+	if len(h.cur) == 0 {
+		// Release the writer now, so the next segment is on its way while
+		// the caller handles this one.
+		select {
+		case h.consumed <- struct{}{}:
+		case <-h.closed:
+		}
+	}
+	return n, nil
+}
+
+// closeRead makes pending and future Writes fail with io.ErrClosedPipe.
+func (h *handoff) closeRead() { h.closeOnce.Do(func() { close(h.closed) }) }
 
 type countingWriter struct {
 	w io.Writer
@@ -331,7 +400,7 @@ func (r *EncryptReader) Result() (*EncryptResult, error) {
 // Close stops the encryption if it is still running and waits for it.
 func (r *EncryptReader) Close() error {
 	r.close.Do(func() {
-		r.pr.CloseWithError(io.ErrClosedPipe)
+		r.h.closeRead()
 		r.once.Do(func() { close(r.done) }) // never started
 		<-r.done
 	})
