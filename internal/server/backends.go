@@ -17,7 +17,7 @@ import (
 	"github.com/hashdrop/hashdrop/internal/blob/disk"
 	"github.com/hashdrop/hashdrop/internal/blob/s3"
 	"github.com/hashdrop/hashdrop/internal/hashdrop"
-	"github.com/hashdrop/hashdrop/internal/mail/outbox"
+	"github.com/hashdrop/hashdrop/internal/mail/outboxmail"
 	"github.com/hashdrop/hashdrop/internal/mail/ses"
 	"github.com/hashdrop/hashdrop/internal/mail/smtp"
 	"github.com/hashdrop/hashdrop/internal/postgres"
@@ -254,7 +254,7 @@ func openMailer(ctx context.Context, cfg Config, log *slog.Logger) (hashdrop.Mai
 	switch {
 	case mail == "" || mail == MailOutbox:
 		dir := filepath.Join(cfg.DataDir, "outbox")
-		m, err := outbox.New(dir, outbox.WithClock(cfg.Now), outbox.WithLogger(log))
+		m, err := outboxmail.New(dir, outboxmail.WithClock(cfg.Now), outboxmail.WithLogger(log))
 		if err != nil {
 			return nil, "", fmt.Errorf("mailer: %w", err)
 		}

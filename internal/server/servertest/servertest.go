@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashdrop/hashdrop/internal/mail/outbox"
+	"github.com/hashdrop/hashdrop/internal/mail/outboxmail"
 	"github.com/hashdrop/hashdrop/internal/server"
 )
 
@@ -90,7 +90,7 @@ func (in *Instance) OTP(t testing.TB, email string) string {
 // LatestOTP returns the first 6-digit number in the body of the newest
 // outbox message addressed to email.
 func LatestOTP(outboxDir, email string) (string, error) {
-	msg, err := outbox.Latest(outboxDir, email)
+	msg, err := outboxmail.Latest(outboxDir, email)
 	if err != nil {
 		return "", err
 	}

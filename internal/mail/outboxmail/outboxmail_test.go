@@ -1,4 +1,4 @@
-package outbox_test
+package outboxmail_test
 
 import (
 	"bytes"
@@ -15,16 +15,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hashdrop/hashdrop/internal/hashdrop"
-	"github.com/hashdrop/hashdrop/internal/mail/outbox"
+	"github.com/hashdrop/hashdrop/internal/mail/outboxmail"
 )
 
 var fixed = time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
 
-func newMailer(t *testing.T, opts ...outbox.Option) (*outbox.Mailer, *bytes.Buffer) {
+func newMailer(t *testing.T, opts ...outboxmail.Option) (*outboxmail.Mailer, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
-	opts = append([]outbox.Option{outbox.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))}, opts...)
-	m, err := outbox.New(filepath.Join(t.TempDir(), "outbox"), opts...)
+	opts = append([]outboxmail.Option{outboxmail.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))}, opts...)
+	m, err := outboxmail.New(filepath.Join(t.TempDir(), "outbox"), opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -33,7 +33,7 @@ func newMailer(t *testing.T, opts ...outbox.Option) (*outbox.Mailer, *bytes.Buff
 
 func TestSendWritesMessage(t *testing.T) {
 	t.Parallel()
-	m, logs := newMailer(t, outbox.WithClock(func() time.Time { return fixed }))
+	m, logs := newMailer(t, outboxmail.WithClock(func() time.Time { return fixed }))
 	msg := hashdrop.Message{To: "alice@example.com", Subject: "Your Hashdrop code", Body: "Your code is 123456.\nIt expires in 10 minutes.\n"}
 	if err := m.Send(t.Context(), msg); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -55,7 +55,7 @@ func TestSendWritesMessage(t *testing.T) {
 		t.Fatalf("not an RFC 5322 message: %v\n%s", err, raw)
 	}
 	for k, v := range map[string]string{
-		"From":         outbox.DefaultFrom,
+		"From":         outboxmail.DefaultFrom,
 		"To":           "alice@example.com",
 		"Subject":      "Your Hashdrop code",
 		"Date":         "Wed, 02 Jan 2030 03:04:05 +0000",
@@ -72,7 +72,7 @@ func TestSendWritesMessage(t *testing.T) {
 		t.Errorf("temp files left: %v", leftovers)
 	}
 
-	got, err := outbox.Latest(m.Dir(), "alice@example.com")
+	got, err := outboxmail.Latest(m.Dir(), "alice@example.com")
 	if err != nil {
 		t.Fatalf("Latest: %v", err)
 	}
@@ -92,7 +92,7 @@ func TestSendWritesMessage(t *testing.T) {
 func TestLatestPicksNewestForRecipient(t *testing.T) {
 	t.Parallel()
 	now := fixed
-	m, _ := newMailer(t, outbox.WithClock(func() time.Time { return now }))
+	m, _ := newMailer(t, outboxmail.WithClock(func() time.Time { return now }))
 	send := func(to, body string) {
 		t.Helper()
 		if err := m.Send(t.Context(), hashdrop.Message{To: to, Subject: "s", Body: body}); err != nil {
@@ -105,17 +105,17 @@ func TestLatestPicksNewestForRecipient(t *testing.T) {
 	now = now.Add(-time.Hour) // a clock step back must not reorder
 	send("bob@example.com", "third")
 
-	got, err := outbox.Latest(m.Dir(), "Bob@Example.com")
+	got, err := outboxmail.Latest(m.Dir(), "Bob@Example.com")
 	if err != nil || got.Body != "third" {
 		t.Errorf("Latest = %q, %v; want third", got.Body, err)
 	}
 	if files, _ := os.ReadDir(m.Dir()); len(files) != 4 {
 		t.Errorf("%d files, want 4", len(files))
 	}
-	if _, err := outbox.Latest(m.Dir(), "dave@example.com"); !hashdrop.IsKind(err, hashdrop.KindNotFound) {
+	if _, err := outboxmail.Latest(m.Dir(), "dave@example.com"); !hashdrop.IsKind(err, hashdrop.KindNotFound) {
 		t.Errorf("Latest for nobody = %v, want not found", err)
 	}
-	if _, err := outbox.Latest(filepath.Join(t.TempDir(), "missing"), "bob@example.com"); !hashdrop.IsKind(err, hashdrop.KindNotFound) {
+	if _, err := outboxmail.Latest(filepath.Join(t.TempDir(), "missing"), "bob@example.com"); !hashdrop.IsKind(err, hashdrop.KindNotFound) {
 		t.Errorf("Latest in a missing dir = %v, want not found", err)
 	}
 }
@@ -126,12 +126,12 @@ func TestLatestChecksTheHeader(t *testing.T) {
 	t.Parallel()
 	m, _ := newMailer(t)
 	a, b := "a/b@example.com", "a=b@example.com"
-	if outbox.FileRecipient(a) != outbox.FileRecipient(b) {
-		t.Fatalf("test needs colliding names, got %q and %q", outbox.FileRecipient(a), outbox.FileRecipient(b))
+	if outboxmail.FileRecipient(a) != outboxmail.FileRecipient(b) {
+		t.Fatalf("test needs colliding names, got %q and %q", outboxmail.FileRecipient(a), outboxmail.FileRecipient(b))
 	}
 	m.Send(t.Context(), hashdrop.Message{To: a, Body: "for a"})
 	m.Send(t.Context(), hashdrop.Message{To: b, Body: "for b"})
-	if got, err := outbox.Latest(m.Dir(), a); err != nil || got.Body != "for a" {
+	if got, err := outboxmail.Latest(m.Dir(), a); err != nil || got.Body != "for a" {
 		t.Errorf("Latest(a) = %q, %v", got.Body, err)
 	}
 }
@@ -149,7 +149,7 @@ func TestFileRecipient(t *testing.T) {
 		{strings.Repeat("a", 300), strings.Repeat("a", 200)},
 	}
 	for _, tt := range tests {
-		if got := outbox.FileRecipient(tt.in); got != tt.want {
+		if got := outboxmail.FileRecipient(tt.in); got != tt.want {
 			t.Errorf("FileRecipient(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
@@ -196,7 +196,7 @@ func TestRoundTripOddContent(t *testing.T) {
 		if err := m.Send(t.Context(), msg); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
-		got, err := outbox.Latest(m.Dir(), msg.To)
+		got, err := outboxmail.Latest(m.Dir(), msg.To)
 		if err != nil {
 			t.Fatalf("Latest: %v", err)
 		}
@@ -210,7 +210,7 @@ func TestRoundTripOddContent(t *testing.T) {
 
 func TestConcurrentSends(t *testing.T) {
 	t.Parallel()
-	m, _ := newMailer(t, outbox.WithClock(func() time.Time { return fixed }))
+	m, _ := newMailer(t, outboxmail.WithClock(func() time.Time { return fixed }))
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
@@ -228,7 +228,7 @@ func TestConcurrentSends(t *testing.T) {
 func TestNewRejectsBadFrom(t *testing.T) {
 	t.Parallel()
 	for _, from := range []string{"", "nobody", "a@b\r\nBcc: c@d"} {
-		if _, err := outbox.New(t.TempDir(), outbox.WithFrom(from)); err == nil {
+		if _, err := outboxmail.New(t.TempDir(), outboxmail.WithFrom(from)); err == nil {
 			t.Errorf("New with From %q: no error", from)
 		}
 	}

@@ -1,4 +1,4 @@
-// Package outbox is the development hashdrop.Mailer: instead of sending, it
+// Package outboxmail is the development hashdrop.Mailer: instead of sending, it
 // writes each message to <dir>/<unix-nanos>-<recipient>.eml and logs one line
 // saying so, so a developer (or an end-to-end test, through Latest) can read
 // the OTP without any mail server. It refuses nothing a real mailer would
@@ -6,7 +6,7 @@
 //
 // Files are written atomically (temp file, fsync, rename) with mode 0600 in
 // a 0700 directory: they hold one-time codes.
-package outbox
+package outboxmail
 
 import (
 	"context"
