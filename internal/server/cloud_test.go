@@ -3,23 +3,17 @@ package server_test
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -28,14 +22,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	gosmtp "github.com/emersion/go-smtp"
-
 	"github.com/hashdrop/hashdrop/internal/api"
+	"github.com/hashdrop/hashdrop/internal/mail/mailtest"
 	"github.com/hashdrop/hashdrop/internal/server"
 	"github.com/hashdrop/hashdrop/internal/server/servertest"
 )
@@ -303,142 +294,28 @@ func TestCDNSignsDownloads(t *testing.T) {
 	}
 }
 
-// smtpServer is a real SMTP server on loopback that offers STARTTLS with a
-// self-signed certificate and AUTH PLAIN only after it (go-smtp's default),
-// and keeps what it receives.
-type smtpServer struct {
-	addr      string
-	clientTLS *tls.Config // trusts exactly the server's certificate
-
-	mu   sync.Mutex
-	msgs []smtpMessage
-}
-
-type smtpMessage struct {
-	from, user string
-	to         []string
-	tls        bool
-	data       string
-}
-
 const smtpUser, smtpPass = "mailer", "smtp-pass-never-logged"
 
-func startSMTP(t *testing.T) *smtpServer {
+// startSMTP runs a real SMTP server on loopback that offers STARTTLS with a
+// self-signed certificate and AUTH PLAIN only after it (go-smtp's default),
+// and refuses mail before AUTH. It returns a client TLS configuration that
+// trusts exactly its certificate.
+func startSMTP(t *testing.T) (*mailtest.SMTPServer, *tls.Config) {
 	t.Helper()
-	serverTLS, clientTLS := selfSigned(t)
-	s := &smtpServer{clientTLS: clientTLS}
-	srv := gosmtp.NewServer(s)
-	srv.Domain = "mx.test"
-	srv.TLSConfig = serverTLS
-	srv.ReadTimeout, srv.WriteTimeout = 30*time.Second, 30*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return s
-}
-
-func (s *smtpServer) received() []smtpMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.msgs)
-}
-
-// NewSession implements gosmtp.Backend.
-func (s *smtpServer) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	return &smtpSession{srv: s, conn: c}, nil
-}
-
-type smtpSession struct {
-	srv  *smtpServer
-	conn *gosmtp.Conn
-	cur  smtpMessage
-}
-
-func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (s *smtpSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != smtpUser || pass != smtpPass {
-			return errors.New("bad credentials")
-		}
-		s.cur.user = user
-		return nil
-	}), nil
-}
-
-func (s *smtpSession) Mail(from string, _ *gosmtp.MailOptions) error {
-	if s.cur.user == "" {
-		return errors.New("authenticate first")
-	}
-	s.cur.from = from
-	return nil
-}
-
-func (s *smtpSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	s.cur.to = append(s.cur.to, to)
-	return nil
-}
-
-func (s *smtpSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.data = string(data)
-	_, s.cur.tls = s.conn.TLSConnectionState()
-	s.srv.mu.Lock()
-	s.srv.msgs = append(s.srv.msgs, s.cur)
-	s.srv.mu.Unlock()
-	return nil
-}
-
-func (s *smtpSession) Reset()        { s.cur = smtpMessage{user: s.cur.user} }
-func (s *smtpSession) Logout() error { return nil }
-
-// selfSigned returns a server certificate for 127.0.0.1 and a client
-// configuration that trusts exactly it.
-func selfSigned(t *testing.T) (*tls.Config, *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
-		&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	serverTLS, clientTLS := mailtest.SelfSignedTLS(t)
+	mx := mailtest.StartSMTP(t, mailtest.SMTPOptions{TLS: serverTLS, User: smtpUser, Password: smtpPass, RequireAuth: true})
+	return mx, clientTLS
 }
 
 var sixDigits = regexp.MustCompile(`\b(\d{6})\b`)
 
 func TestSMTPDeliversTheOTP(t *testing.T) {
 	t.Parallel()
-	mx := startSMTP(t)
+	mx, clientTLS := startSMTP(t)
 	in := servertest.Start(t, func(c *server.Config) {
-		c.Mail = "smtp://" + smtpUser + ":" + smtpPass + "@" + mx.addr
+		c.Mail = "smtp://" + smtpUser + ":" + smtpPass + "@" + mx.Addr
 		c.MailFrom = "Hashdrop <no-reply@files.example.com>"
-		c.MailTLS = mx.clientTLS
+		c.MailTLS = clientTLS
 	})
 	if in.Server.OutboxDir() != "" {
 		t.Errorf("OutboxDir = %q with an SMTP mailer", in.Server.OutboxDir())
@@ -446,17 +323,17 @@ func TestSMTPDeliversTheOTP(t *testing.T) {
 	c := newAPIClient(t, in.URL)
 	const email = "bob@example.com"
 	c.signUp(email, func() string {
-		msgs := mx.received()
+		msgs := mx.Messages()
 		if len(msgs) != 1 {
 			t.Fatalf("SMTP server received %d messages, want 1", len(msgs))
 		}
 		m := msgs[0]
-		if !m.tls || m.user != smtpUser || m.from != "no-reply@files.example.com" || !slices.Equal(m.to, []string{email}) {
-			t.Errorf("session: tls %v, user %q, from %q, to %q", m.tls, m.user, m.from, m.to)
+		if !m.TLS || m.User != smtpUser || m.From != "no-reply@files.example.com" || !slices.Equal(m.To, []string{email}) {
+			t.Errorf("session: tls %v, user %q, from %q, to %q", m.TLS, m.User, m.From, m.To)
 		}
-		code := sixDigits.FindStringSubmatch(m.data)
+		code := sixDigits.FindStringSubmatch(string(m.Data))
 		if code == nil {
-			t.Fatalf("no 6-digit code in the mail:\n%s", m.data)
+			t.Fatalf("no 6-digit code in the mail:\n%s", m.Data)
 		}
 		return code[1]
 	})
@@ -467,18 +344,18 @@ func TestSMTPDeliversTheOTP(t *testing.T) {
 
 func TestSMTPWithoutTrustFailsRegistrationQuietly(t *testing.T) {
 	t.Parallel()
-	mx := startSMTP(t)
+	mx, _ := startSMTP(t)
 	// System roots do not trust the test certificate: STARTTLS fails, and
 	// the client gets an internal error without details.
 	in := servertest.Start(t, func(c *server.Config) {
-		c.Mail = "smtp://" + smtpUser + ":" + smtpPass + "@" + mx.addr
+		c.Mail = "smtp://" + smtpUser + ":" + smtpPass + "@" + mx.Addr
 	})
 	c := newAPIClient(t, in.URL)
 	status, msg := c.call(http.MethodPost, "/api/user/register", api.Credentials{Email: "carol@example.com", Password: testPassword}, nil)
-	if status != http.StatusInternalServerError || strings.Contains(msg, "x509") || strings.Contains(msg, mx.addr) {
+	if status != http.StatusInternalServerError || strings.Contains(msg, "x509") || strings.Contains(msg, mx.Addr) {
 		t.Errorf("register with an untrusted mail server = %d %q, want a bare 500", status, msg)
 	}
-	if len(mx.received()) != 0 {
+	if len(mx.Messages()) != 0 {
 		t.Error("mail was delivered over an unverified TLS connection")
 	}
 	if strings.Contains(in.Logs.String(), smtpPass) {

@@ -1,6 +1,7 @@
 // Package mailtest provides a capturing hashdrop.Mailer for tests of other
-// packages, and Code, which finds the one-time code in a message body (from
-// this Mailer or from an outbox file).
+// packages; Code, which finds the one-time code in a message body (from this
+// Mailer or from an outbox file); and StartSMTP, a real SMTP server on
+// loopback for tests of mailers over real sessions.
 package mailtest
 
 import (

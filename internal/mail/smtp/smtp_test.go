@@ -2,28 +2,17 @@ package smtp_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"errors"
 	"io"
-	"math/big"
 	"mime"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/emersion/go-sasl"
-	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/hashdrop/hashdrop/internal/hashdrop"
+	"github.com/hashdrop/hashdrop/internal/mail/mailtest"
 	"github.com/hashdrop/hashdrop/internal/mail/smtp"
 )
 
@@ -33,138 +22,22 @@ const (
 )
 
 // received is one message the in-process server accepted.
-type received struct {
-	from    string
-	to      []string
-	data    []byte
-	tls     bool
-	authed  string
-	helloed string
-}
-
-// backend is a go-smtp backend that captures messages and checks AUTH PLAIN.
-type backend struct {
-	mu       sync.Mutex
-	msgs     []received
-	sessions int
-}
-
-func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	b.mu.Lock()
-	b.sessions++
-	b.mu.Unlock()
-	return &session{b: b, c: c}, nil
-}
-
-func (b *backend) messages() []received {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]received(nil), b.msgs...)
-}
-
-type session struct {
-	b   *backend
-	c   *gosmtp.Conn
-	cur received
-}
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (s *session) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != testUser || password != testPass {
-			return errors.New("bad credentials")
-		}
-		s.cur.authed = username
-		return nil
-	}), nil
-}
-
-func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
-	s.cur.from = from
-	return nil
-}
-
-func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	s.cur.to = append(s.cur.to, to)
-	return nil
-}
-
-func (s *session) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.data = data
-	_, s.cur.tls = s.c.TLSConnectionState()
-	s.cur.helloed = s.c.Hostname()
-	s.b.mu.Lock()
-	s.b.msgs = append(s.b.msgs, s.cur)
-	s.b.mu.Unlock()
-	return nil
-}
-
-func (s *session) Reset()        { s.cur = received{authed: s.cur.authed} }
-func (s *session) Logout() error { return nil }
-
-// selfSigned returns a server certificate for 127.0.0.1 and a client TLS
-// config that trusts exactly it.
-func selfSigned(t *testing.T) (*tls.Config, *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	server := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	return server, &tls.Config{RootCAs: pool}
-}
+type received = mailtest.SMTPMessage
 
 type serverConfig struct {
 	tls      *tls.Config // nil: no STARTTLS offered
 	implicit bool        // TLS from the first byte
 }
 
-// startServer runs a real SMTP server on a loopback port.
-func startServer(t *testing.T, cfg serverConfig) (*backend, string) {
+// startServer runs a real SMTP server on a loopback port that accepts
+// AUTH PLAIN for testUser.
+func startServer(t *testing.T, cfg serverConfig) (*mailtest.SMTPServer, string) {
 	t.Helper()
-	be := &backend{}
-	srv := gosmtp.NewServer(be)
-	srv.Domain = "mx.test"
-	srv.TLSConfig = cfg.tls
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	var l net.Listener
-	var err error
-	if cfg.implicit {
-		l, err = tls.Listen("tcp", "127.0.0.1:0", cfg.tls)
-	} else {
-		l, err = net.Listen("tcp", "127.0.0.1:0")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return be, l.Addr().String()
+	s := mailtest.StartSMTP(t, mailtest.SMTPOptions{TLS: cfg.tls, ImplicitTLS: cfg.implicit, User: testUser, Password: testPass})
+	return s, s.Addr
 }
+
+var selfSigned = mailtest.SelfSignedTLS
 
 func otpMessage() hashdrop.Message {
 	return hashdrop.Message{
@@ -178,18 +51,18 @@ func otpMessage() hashdrop.Message {
 func checkOTPMessage(t *testing.T, got received, wantFrom string) {
 	t.Helper()
 	want := otpMessage()
-	if got.from != wantFrom {
-		t.Errorf("MAIL FROM = %q, want %q", got.from, wantFrom)
+	if got.From != wantFrom {
+		t.Errorf("MAIL FROM = %q, want %q", got.From, wantFrom)
 	}
-	if len(got.to) != 1 || got.to[0] != want.To {
-		t.Errorf("RCPT TO = %q, want [%q]", got.to, want.To)
+	if len(got.To) != 1 || got.To[0] != want.To {
+		t.Errorf("RCPT TO = %q, want [%q]", got.To, want.To)
 	}
-	if strings.Contains(strings.ReplaceAll(string(got.data), "\r\n", ""), "\n") {
-		t.Errorf("message has bare LF line endings:\n%q", got.data)
+	if strings.Contains(strings.ReplaceAll(string(got.Data), "\r\n", ""), "\n") {
+		t.Errorf("message has bare LF line endings:\n%q", got.Data)
 	}
-	msg, err := mail.ReadMessage(strings.NewReader(string(got.data)))
+	msg, err := mail.ReadMessage(strings.NewReader(string(got.Data)))
 	if err != nil {
-		t.Fatalf("received message does not parse: %v\n%s", err, got.data)
+		t.Fatalf("received message does not parse: %v\n%s", err, got.Data)
 	}
 	h := msg.Header
 	if a, err := mail.ParseAddress(h.Get("From")); err != nil || a.Address != wantFrom {
@@ -235,19 +108,19 @@ func TestSendOverSTARTTLSWithAuth(t *testing.T) {
 	if err := m.Send(context.Background(), otpMessage()); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	msgs := be.messages()
+	msgs := be.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("server received %d messages, want 1", len(msgs))
 	}
 	got := msgs[0]
-	if !got.tls {
+	if !got.TLS {
 		t.Error("message was not sent over TLS")
 	}
-	if got.authed != testUser {
-		t.Errorf("authenticated as %q, want %q", got.authed, testUser)
+	if got.User != testUser {
+		t.Errorf("authenticated as %q, want %q", got.User, testUser)
 	}
-	if got.helloed != "api.hashdrop.test" {
-		t.Errorf("EHLO name = %q, want api.hashdrop.test", got.helloed)
+	if got.Hello != "api.hashdrop.test" {
+		t.Errorf("EHLO name = %q, want api.hashdrop.test", got.Hello)
 	}
 	checkOTPMessage(t, got, "noreply@hashdrop.test")
 }
@@ -264,9 +137,9 @@ func TestSendOverImplicitTLS(t *testing.T) {
 	if err := m.Send(context.Background(), otpMessage()); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	msgs := be.messages()
-	if len(msgs) != 1 || !msgs[0].tls {
-		t.Fatalf("got %d messages (tls=%v), want 1 over TLS", len(msgs), len(msgs) == 1 && msgs[0].tls)
+	msgs := be.Messages()
+	if len(msgs) != 1 || !msgs[0].TLS {
+		t.Fatalf("got %d messages (tls=%v), want 1 over TLS", len(msgs), len(msgs) == 1 && msgs[0].TLS)
 	}
 	checkOTPMessage(t, msgs[0], testUser)
 }
@@ -281,7 +154,7 @@ func TestSendWithoutTLSToLocalRelay(t *testing.T) {
 	if err := m.Send(context.Background(), otpMessage()); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	msgs := be.messages()
+	msgs := be.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("server received %d messages, want 1", len(msgs))
 	}
@@ -299,7 +172,7 @@ func TestSTARTTLSIsRequired(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("Send to a server without STARTTLS = %v, want an error about STARTTLS", err)
 	}
-	if len(be.messages()) != 0 {
+	if len(be.Messages()) != 0 {
 		t.Fatal("a message was delivered in the clear")
 	}
 }
@@ -315,7 +188,7 @@ func TestUntrustedCertificateFails(t *testing.T) {
 	if err := m.Send(context.Background(), otpMessage()); err == nil {
 		t.Fatal("Send trusted a self-signed certificate")
 	}
-	if len(be.messages()) != 0 {
+	if len(be.Messages()) != 0 {
 		t.Fatal("a message was delivered")
 	}
 }
@@ -360,10 +233,8 @@ func TestHeaderInjectionRefused(t *testing.T) {
 			t.Errorf("Send(%q, %q) = %v, want invalid", msg.To, msg.Subject, err)
 		}
 	}
-	be.mu.Lock()
-	defer be.mu.Unlock()
-	if be.sessions != 0 {
-		t.Errorf("refused messages opened %d SMTP sessions, want 0", be.sessions)
+	if be.Sessions() != 0 {
+		t.Errorf("refused messages opened %d SMTP sessions, want 0", be.Sessions())
 	}
 }
 
@@ -378,13 +249,13 @@ func TestNonASCIISubjectAndLongBody(t *testing.T) {
 	if err := m.Send(context.Background(), hashdrop.Message{To: "alice@example.org", Subject: "Code für Sie ✓", Body: body}); err != nil {
 		t.Fatal(err)
 	}
-	got := be.messages()[0]
-	for _, line := range strings.Split(string(got.data), "\r\n") {
+	got := be.Messages()[0]
+	for _, line := range strings.Split(string(got.Data), "\r\n") {
 		if len(line) > 998 {
 			t.Fatalf("line of %d bytes exceeds RFC 5322's limit", len(line))
 		}
 	}
-	msg, err := mail.ReadMessage(strings.NewReader(string(got.data)))
+	msg, err := mail.ReadMessage(strings.NewReader(string(got.Data)))
 	if err != nil {
 		t.Fatal(err)
 	}
