@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// CI runs each target briefly:
+// CI runs each target briefly, with an execution count (see .ci/run):
 //
-//	go test ./internal/format -run='^$' -fuzz='^FuzzParseHeader$' -fuzztime=10s
-//	go test ./internal/format -run='^$' -fuzz='^FuzzDecrypt$' -fuzztime=10s
+//	go test ./internal/format -run='^$' -fuzz='^FuzzParseHeader$' -fuzztime=100000x
+//	go test ./internal/format -run='^$' -fuzz='^FuzzDecrypt$' -fuzztime=200000x
 
 func FuzzParseHeader(f *testing.F) {
 	_, cts := loadVectors(f)
