@@ -64,36 +64,11 @@ func transportError(ctx context.Context, err error) error {
 	return &NetworkError{Err: err}
 }
 
-// kindOfStatus is the inverse of the server's one error→status mapping, for
-// responses that carry no code (storage URLs, proxies).
-func kindOfStatus(status int) hashdrop.Kind {
-	switch status {
-	case http.StatusBadRequest:
-		return hashdrop.KindInvalid
-	case http.StatusUnauthorized:
-		return hashdrop.KindUnauthenticated
-	case http.StatusForbidden:
-		return hashdrop.KindForbidden
-	case http.StatusNotFound:
-		return hashdrop.KindNotFound
-	case http.StatusConflict:
-		return hashdrop.KindConflict
-	case http.StatusRequestEntityTooLarge:
-		return hashdrop.KindTooLarge
-	case http.StatusTooManyRequests:
-		return hashdrop.KindRateLimited
-	case http.StatusServiceUnavailable:
-		return hashdrop.KindUnavailable
-	default:
-		return hashdrop.KindInternal
-	}
-}
-
 // responseError reads an error response. Bodies that are not the API's JSON
 // (S3's XML, a proxy's HTML) are not echoed: they may be long or contain the
 // request's signed URL.
 func responseError(resp *http.Response) *Error {
-	e := &Error{Status: resp.StatusCode, Code: kindOfStatus(resp.StatusCode)}
+	e := &Error{Status: resp.StatusCode, Code: api.KindOf(resp.StatusCode)}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 		e.RetryAfter = s
 	}

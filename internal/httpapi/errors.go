@@ -10,38 +10,13 @@ import (
 	"github.com/hashdrop/hashdrop/internal/hashdrop"
 )
 
-// StatusOf maps an error kind to its HTTP status. It is the only such
-// mapping in hashdropd.
-func StatusOf(kind hashdrop.Kind) int {
-	switch kind {
-	case hashdrop.KindInvalid:
-		return http.StatusBadRequest
-	case hashdrop.KindUnauthenticated:
-		return http.StatusUnauthorized
-	case hashdrop.KindForbidden, hashdrop.KindQuotaExceeded:
-		return http.StatusForbidden
-	case hashdrop.KindNotFound:
-		return http.StatusNotFound
-	case hashdrop.KindConflict:
-		return http.StatusConflict
-	case hashdrop.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case hashdrop.KindRateLimited:
-		return http.StatusTooManyRequests
-	case hashdrop.KindUnavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
-	}
-}
-
 // writeError is the one error writer: status from the kind, the client-safe
 // message, Retry-After for rate limits. Internal errors are logged with the
 // request ID (their cause never reaches the client); others are visible in
 // the access log through their code.
 func (a *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	kind := hashdrop.ErrorKind(err)
-	if kind == hashdrop.KindInternal || StatusOf(kind) == http.StatusInternalServerError {
+	if kind == hashdrop.KindInternal || api.Status(kind) == http.StatusInternalServerError {
 		kind = hashdrop.KindInternal
 		a.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
 			slog.String(logKeyRequestID, RequestID(r.Context())),
@@ -52,7 +27,7 @@ func (a *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.As(err, &e) && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	a.writeErrorStatus(w, r, StatusOf(kind), string(kind), hashdrop.ErrorMessage(err))
+	a.writeErrorStatus(w, r, api.Status(kind), string(kind), hashdrop.ErrorMessage(err))
 }
 
 // writeErrorStatus writes an api.Error body with an explicit status, for the

@@ -58,28 +58,6 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
-func TestStatusOf(t *testing.T) {
-	t.Parallel()
-	want := map[hashdrop.Kind]int{
-		hashdrop.KindInvalid:         400,
-		hashdrop.KindUnauthenticated: 401,
-		hashdrop.KindForbidden:       403,
-		hashdrop.KindQuotaExceeded:   403,
-		hashdrop.KindNotFound:        404,
-		hashdrop.KindConflict:        409,
-		hashdrop.KindTooLarge:        413,
-		hashdrop.KindRateLimited:     429,
-		hashdrop.KindUnavailable:     503,
-		hashdrop.KindInternal:        500,
-		"something-new":              500,
-	}
-	for kind, status := range want {
-		if got := StatusOf(kind); got != status {
-			t.Errorf("StatusOf(%q) = %d, want %d", kind, got, status)
-		}
-	}
-}
-
 func TestParseLimit(t *testing.T) {
 	t.Parallel()
 	got, err := ParseLimit(" 10, 600 / 1m ")
