@@ -1,6 +1,7 @@
 // Package api holds the JSON wire types of the Hashdrop HTTP API (SPEC
 // section 5), shared by the server's handlers and the Go client so the two
-// can never drift apart. Field names are the original API's.
+// can never drift apart, and the one mapping between error kinds and HTTP
+// statuses. Field names are the original API's.
 package api
 
 import "time"
