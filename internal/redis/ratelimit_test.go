@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/hashdrop/hashdrop/internal/hashdrop"
+	"github.com/hashdrop/hashdrop/internal/ratelimit/ratelimittest"
 	"github.com/hashdrop/hashdrop/internal/redis"
 	"github.com/hashdrop/hashdrop/internal/redis/redistest"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 // t0 is a window boundary for every window the tests use.
@@ -30,50 +32,6 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 // would have) in the test's namespace.
 func newLimiter(t *testing.T, prefix string, now func() time.Time) *redis.RateLimiter {
 	return redis.NewRateLimiter(redistest.Client(t), redis.Options{Prefix: prefix, Now: now})
-}
-
-func TestRateLimiterWindows(t *testing.T) {
-	t.Parallel()
-	prefix := redistest.Prefix(t)
-	ctx := context.Background()
-	c := &clock{t: t0.Add(10 * time.Second)}
-	l := newLimiter(t, prefix, c.Now)
-	for i := range 3 {
-		if ok, _, err := l.Allow(ctx, "k", 3, time.Minute); err != nil || !ok {
-			t.Fatalf("event %d: ok=%v err=%v", i, ok, err)
-		}
-	}
-	for range 5 {
-		ok, retry, err := l.Allow(ctx, "k", 3, time.Minute)
-		if err != nil || ok {
-			t.Fatalf("4th event: ok=%v err=%v, want refused", ok, err)
-		}
-		if retry != 50*time.Second {
-			t.Errorf("retryAfter = %v, want 50s (to the end of the window)", retry)
-		}
-	}
-	if ok, _, _ := l.Allow(ctx, "other", 3, time.Minute); !ok {
-		t.Error("another key shares the counter")
-	}
-	// A new window starts from zero.
-	c.Set(t0.Add(time.Minute))
-	for i := range 3 {
-		if ok, _, err := l.Allow(ctx, "k", 3, time.Minute); err != nil || !ok {
-			t.Fatalf("next window, event %d: ok=%v err=%v", i, ok, err)
-		}
-	}
-	// An instance whose clock lags counts into the newer window rather than
-	// resetting it.
-	lagging := newLimiter(t, prefix, func() time.Time { return t0.Add(59 * time.Second) })
-	if ok, _, _ := lagging.Allow(ctx, "k", 3, time.Minute); ok {
-		t.Error("lagging clock reset the window")
-	}
-	if ok, _, _ := l.Allow(ctx, "k", 0, time.Minute); !ok {
-		t.Error("limit 0 should disable the check")
-	}
-	if ok, _, _ := l.Allow(ctx, "k", 3, 0); !ok {
-		t.Error("window 0 should disable the check")
-	}
 }
 
 func TestRateLimiterLaggingClockCountsIntoNewerWindow(t *testing.T) {
@@ -120,62 +78,6 @@ func TestRateLimiterRefusedEventsAreNotCounted(t *testing.T) {
 	ttl, err := rdb.PTTL(ctx, prefix+"k").Result()
 	if err != nil || ttl <= 0 || ttl > time.Hour+10*time.Second {
 		t.Errorf("PTTL = %v, %v; want about an hour", ttl, err)
-	}
-}
-
-func TestRateLimiterConcurrent(t *testing.T) {
-	t.Parallel()
-	prefix := redistest.Prefix(t)
-	ctx := context.Background()
-	now := func() time.Time { return t0 }
-	// Two instances, each with a client (and pool) of its own.
-	limiters := []*redis.RateLimiter{newLimiter(t, prefix, now), newLimiter(t, prefix, now)}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	n := 0
-	for i := range 50 {
-		wg.Go(func() {
-			ok, _, err := limiters[i%2].Allow(ctx, "user:1", 10, time.Hour)
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				mu.Lock()
-				n++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if n != 10 {
-		t.Errorf("allowed %d of 50 concurrent events, want 10", n)
-	}
-}
-
-func TestRateLimiterInstancesShareCounts(t *testing.T) {
-	t.Parallel()
-	prefix := redistest.Prefix(t)
-	ctx := context.Background()
-	c := &clock{t: t0}
-	a, b := newLimiter(t, prefix, c.Now), newLimiter(t, prefix, c.Now)
-	for i := range 6 {
-		if ok, _, err := a.Allow(ctx, "ip:192.0.2.1", 10, time.Minute); err != nil || !ok {
-			t.Fatalf("instance a, event %d: ok=%v err=%v", i, ok, err)
-		}
-	}
-	for i := range 4 {
-		if ok, _, err := b.Allow(ctx, "ip:192.0.2.1", 10, time.Minute); err != nil || !ok {
-			t.Fatalf("instance b, event %d: ok=%v err=%v", i, ok, err)
-		}
-	}
-	for name, l := range map[string]*redis.RateLimiter{"a": a, "b": b} {
-		if ok, _, err := l.Allow(ctx, "ip:192.0.2.1", 10, time.Minute); err != nil || ok {
-			t.Errorf("instance %s, 11th event: ok=%v err=%v, want refused", name, ok, err)
-		}
-	}
-	c.Set(t0.Add(time.Minute))
-	if ok, _, err := b.Allow(ctx, "ip:192.0.2.1", 10, time.Minute); err != nil || !ok {
-		t.Errorf("next window on b: ok=%v err=%v", ok, err)
 	}
 }
 
@@ -254,4 +156,11 @@ func TestOpenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestRateLimiterContract(t *testing.T) {
+	ratelimittest.Run(t, func(t *testing.T) func(now func() time.Time) hashdrop.RateLimiter {
+		prefix := redistest.Prefix(t) // a namespace of its own
+		return func(now func() time.Time) hashdrop.RateLimiter { return newLimiter(t, prefix, now) }
+	}, ratelimittest.Options{Shared: true})
 }
