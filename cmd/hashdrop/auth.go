@@ -47,6 +47,18 @@ func (a *app) readPassword(file string, confirm bool) (string, error) {
 	return a.read(input{what: "password", file: file, fileFlag: "--password-file", env: "HASHDROP_PASSWORD", secret: true, confirm: confirm})
 }
 
+// readCredentials reads the account email and password; confirm asks for
+// the password twice on a terminal (a new account).
+func (a *app) readCredentials(f credentialFlags, confirm bool) (email, password string, err error) {
+	if email, err = a.readEmail(f.email); err != nil {
+		return "", "", err
+	}
+	if password, err = a.readPassword(f.passwordFile, confirm); err != nil {
+		return "", "", err
+	}
+	return email, password, nil
+}
+
 func (a *app) readOTP(flag string) (string, error) {
 	o, err := a.read(input{what: "verification code", value: flag, flagName: "--otp", env: "HASHDROP_OTP"})
 	return strings.TrimSpace(o), err
@@ -74,11 +86,7 @@ With --otp or HASHDROP_OTP the code is used at once.`,
 }
 
 func (a *app) runRegister(o registerOptions) error {
-	email, err := a.readEmail(o.email)
-	if err != nil {
-		return err
-	}
-	password, err := a.readPassword(o.passwordFile, true)
+	email, password, err := a.readCredentials(o.credentialFlags, true)
 	if err != nil {
 		return err
 	}
@@ -177,11 +185,7 @@ func newLoginCmd(a *app) *cobra.Command {
 }
 
 func (a *app) runLogin(o credentialFlags) error {
-	email, err := a.readEmail(o.email)
-	if err != nil {
-		return err
-	}
-	password, err := a.readPassword(o.passwordFile, false)
+	email, password, err := a.readCredentials(o, false)
 	if err != nil {
 		return err
 	}
@@ -272,11 +276,7 @@ func (a *app) runDeleteAccount(o deleteAccountOptions) error {
 	if err != nil {
 		return err
 	}
-	email, err := a.readEmail(o.email)
-	if err != nil {
-		return err
-	}
-	password, err := a.readPassword(o.passwordFile, false)
+	email, password, err := a.readCredentials(o.credentialFlags, false)
 	if err != nil {
 		return err
 	}
